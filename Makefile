@@ -1,0 +1,62 @@
+# dlcourse: two commands on a fresh clone.
+#   make book   -- set up .venv, build the book (executing notebooks), print where it is
+#   make test   -- set up .venv, run ruff and the whole test suite (unit, exercises, nbval, book build)
+# Helpers: make lab, make bench, make release, make clean.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+# The CPU wheel of torch that lies on disk; override with TORCH="torch==2.5.1", or TORCH= to skip torch.
+TORCH  ?= torch==2.13.0
+EXTRAS := $(if $(strip $(TORCH)),all,book,dev)
+STAMP  := $(VENV)/.installed-$(EXTRAS)
+JB_OPTS ?=
+
+.PHONY: book test lab bench release clean setup browser
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	@if [ -n "$(strip $(TORCH))" ]; then echo "installing $(TORCH)"; $(PY) -m pip install --quiet "$(TORCH)"; fi
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --path-output . $(JB_OPTS)
+	@echo "The book is at: $(CURDIR)/_build/html/index.html"
+
+# Headless Chromium for the browser check of the built book (root only; skipped with a reason otherwise).
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+		true; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+		|| echo "warning: could not install chromium; the browser tests will be skipped"; \
+	else \
+		echo "note: chromium not installed and not root; the browser tests will be skipped"; \
+	fi
+
+test: $(STAMP) browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab book/
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+release: $(STAMP)
+	$(BIN)/dlcourse release
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
