@@ -13,7 +13,7 @@ EXTRAS := $(if $(strip $(TORCH)),all,book,dev)
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 JB_OPTS ?=
 
-.PHONY: book test lab bench release clean setup browser
+.PHONY: book test lab bench release clean distclean setup sysdeps
 
 setup: $(STAMP)
 
@@ -29,18 +29,23 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --path-output . $(JB_OPTS)
 	@echo "The book is at: $(CURDIR)/_build/html/index.html"
 
-# Headless Chromium for the browser check of the built book (root only; skipped with a reason otherwise).
-browser:
-	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+# System packages the tests use: headless Chromium (browser check of the built book) and
+# Debian's Fashion-MNIST (loader test on the real files). Installed when we are root with
+# apt-get; otherwise the tests that need them are skipped with a reason.
+SYSPKGS := chromium chromium-driver dataset-fashion-mnist
+sysdeps:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
+		&& [ -d /usr/share/datasets/fashion-mnist ]; then \
 		true; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
-		|| echo "warning: could not install chromium; the browser tests will be skipped"; \
+		echo "installing system packages: $(SYSPKGS)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSPKGS) >/dev/null) \
+		|| echo "warning: could not install $(SYSPKGS); the tests that need them will be skipped"; \
 	else \
-		echo "note: chromium not installed and not root; the browser tests will be skipped"; \
+		echo "note: not root, so $(SYSPKGS) are not installed; the tests that need them will be skipped"; \
 	fi
 
-test: $(STAMP) browser
+test: $(STAMP) sysdeps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
