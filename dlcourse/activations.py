@@ -1,0 +1,377 @@
+"""Activation functions g(z), their derivatives g'(z), and the ``ACTIVATIONS`` table.
+
+Every function is elementwise (softmax works along one axis), accepts an array of any
+shape (or a Python number/list, read as float64) and returns an array of the same
+shape.  NumPy arrays are computed with NumPy; torch tensors with torch, through the
+array-API namespace of :func:`dlcourse.backend.namespace`.
+
+Numerical safety: every formula is written so that no intermediate overflows, e.g.
+σ(z) uses ``exp(-|z|)`` and softplus uses ``max(z, 0) + log1p(exp(-|z|))``.  Results
+that are smaller than the smallest float (``exp(-1000)``) correctly round to zero; on
+NumPy that underflow is silenced, so the functions run cleanly even inside
+``np.errstate(all="raise")`` for ``|z|`` up to 1e3 and beyond.
+
+The derivatives follow the conventions of PyTorch's autograd at the kinks:
+relu'(0) = 0, leaky_relu'(0) = slope, elu'(0) = alpha, step'(z) = 0.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import expit as _expit
+
+from dlcourse.backend import namespace
+
+Array = Any
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+GELU_APPROX_COEF = 1.702  # gelu_approx(z) = z * sigmoid(1.702 z)
+
+
+def _prepare(z):
+    """Return ``(xp, z)`` with ``z`` a floating array of namespace ``xp``."""
+    if isinstance(z, (int, float, list, tuple, np.generic)):
+        z = np.asarray(z)
+    if isinstance(z, np.ndarray):
+        return np, (z if z.dtype.kind == "f" else z.astype(np.float64))
+    xp = namespace(z)
+    if not xp.isdtype(z.dtype, "real floating"):
+        z = xp.astype(z, xp.float64)
+    return xp, z
+
+
+def _numerics(body):
+    """Decorator: convert the input, pass ``xp`` to ``body`` and silence NumPy underflow."""
+
+    @functools.wraps(body)
+    def wrapper(z, *args, **kwargs):
+        xp, z = _prepare(z)
+        if xp is np:
+            with np.errstate(under="ignore"):
+                return body(xp, z, *args, **kwargs)
+        return body(xp, z, *args, **kwargs)
+
+    signature = inspect.signature(body)
+    del wrapper.__wrapped__  # show the public signature (without ``xp``) in help()
+    wrapper.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
+    return wrapper
+
+
+def _erfc(xp, x):
+    """Complementary error function on NumPy (SciPy) or torch."""
+    if xp is np:
+        from scipy.special import erfc
+
+        return erfc(x)
+    import torch
+
+    return torch.special.erfc(x)
+
+
+def _sigmoid(xp, z):
+    if xp is np:
+        return _expit(z)  # SciPy's stable logistic ufunc, fastest on small batches
+    e = xp.exp(-xp.abs(z))  # in (0, 1]: never overflows
+    return xp.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _sigmoid_prime(xp, z):
+    if xp is np:
+        return _expit(z) * _expit(-z)  # σ(z) σ(-z): no cancellation in 1 - σ(z)
+    e = xp.exp(-xp.abs(z))  # σ'(z) = σ(z) σ(-z) = e / (1 + e)², symmetric in z
+    return e / ((1.0 + e) * (1.0 + e))
+
+
+@_numerics
+def sigmoid(xp, z):
+    """Logistic sigmoid σ(z) = 1 / (1 + e^{-z}); same shape as ``z``."""
+    return _sigmoid(xp, z)
+
+
+@_numerics
+def sigmoid_prime(xp, z):
+    """σ'(z) = σ(z)(1 − σ(z)), computed without cancellation for large |z|."""
+    return _sigmoid_prime(xp, z)
+
+
+@_numerics
+def tanh(xp, z):
+    """Hyperbolic tangent tanh(z) = 2σ(2z) − 1; same shape as ``z``."""
+    return xp.tanh(z)
+
+
+@_numerics
+def tanh_prime(xp, z):
+    """tanh'(z) = 1 − tanh²(z) = 4 e^{-2|z|} / (1 + e^{-2|z|})²."""
+    e = xp.exp(-2.0 * xp.abs(z))
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+
+@_numerics
+def relu(xp, z):
+    """Rectified linear unit max(0, z)."""
+    if xp is np:
+        return np.maximum(z, 0.0)
+    return xp.where(z > 0, z, xp.zeros_like(z))
+
+
+@_numerics
+def relu_prime(xp, z):
+    """relu'(z) = 1 for z > 0, else 0 (0 at the kink, as in PyTorch)."""
+    return xp.astype(z > 0, z.dtype)
+
+
+@_numerics
+def leaky_relu(xp, z, slope=0.01):
+    """Leaky ReLU: z for z > 0, ``slope`` · z otherwise (torch's ``negative_slope``)."""
+    return xp.where(z > 0, z, slope * z)
+
+
+@_numerics
+def leaky_relu_prime(xp, z, slope=0.01):
+    """Derivative of :func:`leaky_relu`: 1 for z > 0, ``slope`` otherwise."""
+    one = xp.ones_like(z)
+    return xp.where(z > 0, one, slope * one)
+
+
+@_numerics
+def elu(xp, z, alpha=1.0):
+    """Exponential linear unit: z for z > 0, alpha (e^z − 1) otherwise."""
+    return xp.where(z > 0, z, alpha * xp.expm1(xp.where(z > 0, xp.zeros_like(z), z)))
+
+
+@_numerics
+def elu_prime(xp, z, alpha=1.0):
+    """Derivative of :func:`elu`: 1 for z > 0, alpha e^z otherwise."""
+    return xp.where(z > 0, xp.ones_like(z), alpha * xp.exp(xp.where(z > 0, xp.zeros_like(z), z)))
+
+
+@_numerics
+def gelu(xp, z):
+    """Gaussian error linear unit z Φ(z) (exact form, Φ = standard normal CDF).
+
+    Φ(z) = ½ erfc(−z/√2), which equals ½(1 + erf(z/√2)) but keeps full relative
+    accuracy in the left tail.
+    """
+    return z * (0.5 * _erfc(xp, -z * _SQRT_HALF))
+
+
+@_numerics
+def gelu_prime(xp, z):
+    """gelu'(z) = Φ(z) + z φ(z) with φ(z) = e^{−z²/2} / √(2π)."""
+    return 0.5 * _erfc(xp, -z * _SQRT_HALF) + z * (_INV_SQRT_2PI * xp.exp(-0.5 * z * z))
+
+
+@_numerics
+def gelu_approx(xp, z):
+    """Sigmoid approximation of GELU: z σ(1.702 z)."""
+    return z * _sigmoid(xp, GELU_APPROX_COEF * z)
+
+
+@_numerics
+def gelu_approx_prime(xp, z):
+    """Derivative of :func:`gelu_approx`: σ(1.702z) + 1.702 z σ'(1.702z)."""
+    u = GELU_APPROX_COEF * z
+    return _sigmoid(xp, u) + u * _sigmoid_prime(xp, u)
+
+
+@_numerics
+def silu(xp, z):
+    """Sigmoid-weighted linear unit (swish with β = 1): z σ(z)."""
+    return z * _sigmoid(xp, z)
+
+
+@_numerics
+def silu_prime(xp, z):
+    """silu'(z) = σ(z) + z σ'(z)."""
+    return _sigmoid(xp, z) + z * _sigmoid_prime(xp, z)
+
+
+swish = silu
+swish_prime = silu_prime
+
+
+@_numerics
+def softplus(xp, z):
+    """Softplus ln(1 + e^z) = max(z, 0) + ln(1 + e^{−|z|}) (a smooth ReLU)."""
+    return xp.where(z > 0, z, xp.zeros_like(z)) + xp.log1p(xp.exp(-xp.abs(z)))
+
+
+@_numerics
+def softplus_prime(xp, z):
+    """softplus'(z) = σ(z)."""
+    return _sigmoid(xp, z)
+
+
+@_numerics
+def step(xp, z):
+    """Heaviside step of the perceptron: 1 for z > 0, 0 for z ≤ 0."""
+    return xp.astype(z > 0, z.dtype)
+
+
+@_numerics
+def step_prime(xp, z):
+    """The step function is flat wherever it is differentiable: 0 everywhere."""
+    return xp.zeros_like(z)
+
+
+@_numerics
+def identity(xp, z):
+    """Identity g(z) = z (linear output units)."""
+    return z
+
+
+@_numerics
+def identity_prime(xp, z):
+    """identity'(z) = 1."""
+    return xp.ones_like(z)
+
+
+@_numerics
+def softmax(xp, z, axis=-1):
+    """Softmax along ``axis``: s_j = e^{z_j} / Σ_k e^{z_k}, same shape as ``z``.
+
+    Computed as e^{z_j − max z} / Σ_k e^{z_k − max z} (the log-sum-exp shift), so no
+    exponential can overflow.
+    """
+    e = xp.exp(z - xp.max(z, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+@_numerics
+def softmax_prime(xp, z, axis=-1):
+    """Diagonal of the softmax Jacobian, s_j (1 − s_j).
+
+    Softmax is not elementwise: the full derivative is :func:`softmax_jacobian`.
+    This diagonal is what ``Activation.prime`` returns for softmax.
+    """
+    s = softmax(z, axis=axis)
+    return s * (1.0 - s)
+
+
+@_numerics
+def softmax_jacobian(xp, z, *, is_softmax=False):
+    """Jacobian ∂s_i/∂z_j = s_i (δ_ij − s_j) = diag(s) − s sᵀ of softmax on the last axis.
+
+    ``z`` of shape (n,) gives (n, n); (m, n) gives (m, n, n), one Jacobian per row.
+    With ``is_softmax=True`` the argument is already the softmax output s.
+    """
+    s = z if is_softmax else softmax(z, axis=-1)
+    outer = s[..., :, None] * s[..., None, :]
+    eye = xp.eye(s.shape[-1], dtype=s.dtype)
+    return s[..., :, None] * eye - outer
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A named activation g with its derivative.
+
+    ``fn(z)`` returns a = g(z) and ``prime(z)`` returns g'(z), both elementwise and of
+    the shape of z (for softmax: along the last axis, and ``prime`` is the diagonal of
+    the Jacobian; see :func:`softmax_jacobian`).
+    """
+
+    name: str
+    fn: Callable[[Array], Array]
+    prime: Callable[[Array], Array]
+
+    def __call__(self, z):
+        return self.fn(z)
+
+
+def _table(*rows):
+    return {name: Activation(name, fn, prime) for name, fn, prime in rows}
+
+
+ACTIVATIONS: dict[str, Activation] = _table(
+    ("identity", identity, identity_prime),
+    ("step", step, step_prime),
+    ("sigmoid", sigmoid, sigmoid_prime),
+    ("tanh", tanh, tanh_prime),
+    ("relu", relu, relu_prime),
+    ("leaky_relu", leaky_relu, leaky_relu_prime),
+    ("elu", elu, elu_prime),
+    ("gelu", gelu, gelu_prime),
+    ("gelu_approx", gelu_approx, gelu_approx_prime),
+    ("silu", silu, silu_prime),
+    ("swish", silu, silu_prime),
+    ("softplus", softplus, softplus_prime),
+    ("softmax", softmax, softmax_prime),
+)
+
+# Hyper-parameters that get_activation(name, **params) may set.
+_PARAMETERS: dict[str, tuple[str, ...]] = {"leaky_relu": ("slope",), "elu": ("alpha",)}
+
+
+def get_activation(name: str | Activation, **params) -> Activation:
+    """Look up an activation by name (or pass an :class:`Activation` through).
+
+    ``params`` set hyper-parameters, e.g. ``get_activation("leaky_relu", slope=0.2)``
+    or ``get_activation("elu", alpha=0.5)``.  Unknown names raise ``ValueError``
+    listing the valid ones.
+    """
+    if isinstance(name, Activation):
+        if params:
+            raise ValueError(f"parameters {sorted(params)} given with an Activation object")
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"activation must be a name or an Activation, got {type(name).__name__}")
+    if name not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {name!r}; valid names: {', '.join(sorted(ACTIVATIONS))}"
+        )
+    base = ACTIVATIONS[name]
+    if not params:
+        return base
+    allowed = _PARAMETERS.get(name, ())
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(f"activation {name!r} takes parameters {list(allowed)}; got {unknown}")
+    suffix = ",".join(f"{k}={v}" for k, v in sorted(params.items()))
+    return Activation(
+        f"{name}({suffix})",
+        functools.partial(base.fn, **params),
+        functools.partial(base.prime, **params),
+    )
+
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "elu",
+    "elu_prime",
+    "gelu",
+    "gelu_approx",
+    "gelu_approx_prime",
+    "gelu_prime",
+    "get_activation",
+    "identity",
+    "identity_prime",
+    "leaky_relu",
+    "leaky_relu_prime",
+    "relu",
+    "relu_prime",
+    "sigmoid",
+    "sigmoid_prime",
+    "silu",
+    "silu_prime",
+    "softmax",
+    "softmax_jacobian",
+    "softmax_prime",
+    "softplus",
+    "softplus_prime",
+    "step",
+    "step_prime",
+    "swish",
+    "swish_prime",
+    "tanh",
+    "tanh_prime",
+]
