@@ -1,0 +1,19 @@
+"""Release and grade the course exercises.
+
+The modules, in the order data flows through them:
+
+* ``release``   -- ``solutions/NN_topic.ipynb`` -> ``exercises/NN_topic.ipynb`` (stubs)
+* ``extract``   -- a submission (notebook or .py) -> the student's code, cell by cell
+* ``codec``     -- the pickle-free wire format (JSON tags + ``np.save`` bytes) both sides share
+* ``sandbox``   -- how the untrusted worker process is started (limits, user, hidden paths)
+* ``worker``    -- the loop that runs *inside* the worker: exec the code, serve calls
+* ``proxy``     -- the ``student`` object the grading tests use: every use becomes a message
+* ``plugin``    -- the pytest side: options, markers, the ``student`` fixture
+* ``recorder``  -- a pytest plugin recording outcome, points and feedback per test
+* ``runner``    -- ``dlcourse grade``: one pytest subprocess per submission, in parallel
+* ``report``    -- text table, Gradescope JSON, CSV summary
+* ``check``     -- ``dlcourse.check("NN")`` for students, inside their own kernel
+
+The security property: the process that computes scores (pytest) never executes student
+code. Student code runs only in the worker, whose answers come back as plain data.
+"""

@@ -1,0 +1,62 @@
+"""``dlcourse.check("06")``: run an exercise's public tests inside the student's own kernel.
+
+The functions tested are the ones defined in the notebook (the kernel's ``__main__``);
+they run in-process, which is fine here: it is the student's own machine. The hidden
+tests are not run (they are for grading). Inside the grader's worker the call does
+nothing, so that the self-check cell of a submitted notebook costs no time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from pathlib import Path
+
+from dlcourse.grading.report import SubmissionResult, TestResult, table
+
+TESTS_DIR = Path(__file__).resolve().parents[2] / "tests" / "exercises"
+
+
+def run_check(
+    exercise: str, namespace: dict | None = None, tests_dir: Path | None = None
+) -> SubmissionResult:
+    """Run the public tests of ``exercise`` ("06" or "06_backprop") on ``namespace``."""
+    import pytest
+
+    from dlcourse.grading import plugin
+    from dlcourse.grading.recorder import Recorder
+    from dlcourse.grading.runner import test_file_for
+
+    number = str(exercise)[:2]
+    result = SubmissionResult(student="your notebook", path="", exercise=number)
+    test_file = test_file_for(number, Path(tests_dir or TESTS_DIR))
+    if test_file is None:
+        result.error = f"no tests found for exercise {exercise!r} in {tests_dir or TESTS_DIR}"
+        return result
+    if namespace is None:
+        import __main__
+
+        namespace = vars(__main__)
+    recorder = Recorder(None, "")
+    args = [str(test_file), "-m", "not hidden", "-q", "-p", "no:cacheprovider", "--capture=sys"]
+    plugin.KERNEL_NAMESPACE = namespace
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as log:
+            code = pytest.main(args, plugins=[recorder])
+    finally:
+        plugin.KERNEL_NAMESPACE = None
+    for t in recorder.records.values():
+        passed = t["status"] == "passed"
+        result.tests.append(TestResult(t["name"], t["points"], False, passed, t["feedback"]))
+    if not result.tests:
+        result.error = f"the tests could not run (pytest exit code {int(code)})"
+        result.notes.append(log.getvalue()[-1500:])
+    return result
+
+
+def check(exercise: str) -> None:
+    """Print the feedback table of the public tests of ``exercise`` for this notebook."""
+    if os.environ.get("DLCOURSE_GRADING"):
+        return
+    print(table(run_check(exercise)))

@@ -1,0 +1,130 @@
+"""A pytest plugin that records, per grading test: outcome, points, hidden flag, feedback.
+
+The grader loads it with ``-p dlcourse.grading.recorder --grading-results PATH``; the file
+(rewritten atomically after every test, so a run cut short still leaves valid results) is
+
+``{"nonce": ..., "finished": bool, "notes": [...], "tests": [{"name", "nodeid", "points",
+"hidden", "status": "passed"|"failed"|"not run", "feedback"}]}``
+
+Feedback is what a student may see (:func:`feedback_for`):
+
+* a failure of the student's code (exception, crash, timeout, wrong type of value): the
+  proxy's message, which for hidden tests names the function and the exception type only;
+* a failed ``assert cond, "message"``: the message; for visible tests followed by pytest's
+  short explanation (values), for hidden tests the message alone; an ``assert`` without a
+  message gives "a hidden check failed" in hidden tests;
+* any other exception in the test: its type (and, for visible tests, its message).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from dlcourse.grading.proxy import StudentError
+
+NONCE_VARIABLE = "DLCOURSE_RESULTS_NONCE"
+VISIBLE_DETAIL = 600  # characters of pytest's explanation shown for visible tests
+
+
+def points_of(item) -> float:
+    marker = item.get_closest_marker("points")
+    return float(marker.args[0]) if marker and marker.args else 1.0
+
+
+def feedback_for(exc: BaseException, hidden: bool) -> str:
+    """The student-facing text for the exception that failed a test (see module doc)."""
+    text = str(exc).strip()
+    if isinstance(exc, StudentError):
+        return text
+    if isinstance(exc, AssertionError):
+        if text.startswith("assert ") or not text:
+            return "a hidden check failed" if hidden else text[:VISIBLE_DETAIL]
+        message, _, explanation = text.partition("\nassert ")
+        if hidden or not explanation:
+            return message.strip()
+        return f"{message.strip()}\n(assert {explanation[:VISIBLE_DETAIL]})"
+    if type(exc).__name__ == "Failed":  # pytest.fail(...)
+        return text
+    if hidden:
+        return (
+            f"checking your result raised {type(exc).__name__} on a hidden test case "
+            "(wrong type or shape of the returned value?)"
+        )
+    return f"checking your result raised {type(exc).__name__}: {text[:VISIBLE_DETAIL]}"
+
+
+class Recorder:
+    """Collects one record per test item and writes them to ``path``."""
+
+    def __init__(self, path: Path | None, nonce: str):
+        self.path, self.nonce = path, nonce
+        self.records: dict[str, dict] = {}
+        self.finished = False
+
+    def write(self) -> None:
+        from dlcourse.grading import plugin
+
+        if self.path is None:
+            return
+        data = {
+            "nonce": self.nonce,
+            "finished": self.finished,
+            "notes": list(plugin.NOTES),
+            "tests": list(self.records.values()),
+        }
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".results-")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, self.path)
+
+    def pytest_collection_finish(self, session) -> None:
+        for item in session.items:  # after deselection (``-m "not hidden"``)
+            self.records[item.nodeid] = {
+                "name": item.name,
+                "nodeid": item.nodeid,
+                "points": points_of(item),
+                "hidden": item.get_closest_marker("hidden") is not None,
+                "status": "not run",
+                "feedback": "",
+            }
+        self.write()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        record = self.records.get(item.nodeid)
+        if record is None:
+            return report
+        if report.failed:
+            exc = call.excinfo.value if call.excinfo else RuntimeError("failed")
+            record["status"] = "failed"
+            record["feedback"] = feedback_for(exc, record["hidden"])
+        elif report.skipped and record["status"] == "not run":
+            record["status"] = "failed"
+            record["feedback"] = "this check was skipped by the grader (contact the instructor)"
+        elif report.when == "call" and report.passed and record["status"] == "not run":
+            record["status"] = "passed"
+        return report
+
+    def pytest_runtest_logfinish(self, nodeid, location) -> None:
+        self.write()
+
+    def pytest_sessionfinish(self, session, exitstatus) -> None:
+        self.finished = True
+        self.write()
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--grading-results", default=None, help="write per-test results here")
+
+
+def pytest_configure(config) -> None:
+    path = config.getoption("--grading-results")
+    if path:
+        recorder = Recorder(Path(path), os.environ.get(NONCE_VARIABLE, ""))
+        config.pluginmanager.register(recorder, "dlcourse-recorder")

@@ -1,0 +1,138 @@
+"""``dlcourse release``: write ``exercises/NN_topic.ipynb`` from ``solutions/NN_topic.ipynb``.
+
+In every code cell, each region from a ``# BEGIN SOLUTION`` line to the next
+``# END SOLUTION`` line is replaced by one ``raise NotImplementedError(...)`` line at the
+indentation of the ``BEGIN`` marker, so the signature and docstring (outside the region)
+stay. In markdown cells the region becomes ``*Your answer here.*``. Cells tagged
+``hidden-tests`` are dropped, outputs and execution counts cleared, the exercise name is
+stored in ``metadata.dlcourse.exercise`` (the grader reads it) and cell ids are made
+deterministic, so that releasing twice writes identical bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from dlcourse.grading.extract import HIDDEN_TAG
+from dlcourse.grading.report import write_atomic
+
+BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
+_DEF = re.compile(r"^(\s*)(?:async\s+)?def\s+(\w+)\s*\(")
+
+
+def _enclosing_function(lines: list[str], indent: int) -> str | None:
+    for line in reversed(lines):
+        match = _DEF.match(line)
+        if match and len(match.group(1)) < indent:
+            return match.group(2)
+    return None
+
+
+def strip_solutions(source: str, markdown: bool = False, where: str = "cell") -> str:
+    """Replace each ``BEGIN``/``END SOLUTION`` region of ``source`` by a stub line."""
+    out: list[str] = []
+    inside = False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(BEGIN):
+            if inside:
+                raise ValueError(f"{where}: nested {BEGIN!r}")
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            if markdown:
+                out.append(f"{indent}*Your answer here.*")
+            else:
+                name = _enclosing_function(out, len(indent))
+                what = f"{name}(): " if name else ""
+                out.append(
+                    f'{indent}raise NotImplementedError("{what}replace this line by your code")'
+                )
+        elif stripped.startswith(END):
+            if not inside:
+                raise ValueError(f"{where}: {END!r} without a {BEGIN!r} before it")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{where}: {BEGIN!r} without a matching {END!r}")
+    return "\n".join(out)
+
+
+def _cell_id(exercise: str, index: int, old: str | None) -> str:
+    if old and re.fullmatch(r"[a-zA-Z0-9-_]{1,64}", old):
+        return old
+    return hashlib.sha1(f"{exercise}:{index}".encode()).hexdigest()[:8]
+
+
+def release_text(solution: Path) -> str:
+    """The exercise notebook (as text) released from the solution notebook ``solution``."""
+    raw = json.loads(solution.read_text(encoding="utf-8"))  # not nbformat.read: no random ids
+    exercise = solution.stem
+    cells = []
+    for index, cell in enumerate(raw.get("cells", []), start=1):
+        meta = dict(cell.get("metadata", {}))
+        if HIDDEN_TAG in meta.get("tags", []):
+            continue
+        meta.pop("execution", None)
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        kind = cell.get("cell_type")
+        where = f"{solution.name}, cell {index}"
+        new = {"cell_type": kind, "id": _cell_id(exercise, index, cell.get("id")), "metadata": meta}
+        new["source"] = strip_solutions(source, markdown=kind == "markdown", where=where)
+        if kind == "code":
+            new.update(execution_count=None, outputs=[])
+        elif "attachments" in cell:
+            new["attachments"] = cell["attachments"]
+        cells.append(new)
+    metadata = dict(raw.get("metadata", {}))
+    metadata["dlcourse"] = {"exercise": exercise}
+    nb = nbformat.from_dict(
+        {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+    )
+    nbformat.validate(nb)
+    text = nbformat.writes(nb)
+    return text if text.endswith("\n") else text + "\n"
+
+
+@dataclass
+class ReleaseReport:
+    """What ``release`` wrote, or (with ``check``) what differs from ``source``."""
+
+    written: list[Path] = field(default_factory=list)
+    differ: list[Path] = field(default_factory=list)
+    missing: list[Path] = field(default_factory=list)
+    extra: list[Path] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.differ or self.missing or self.extra)
+
+
+def release(source: Path, dest: Path, check: bool = False) -> ReleaseReport:
+    """Release every ``source/NN_*.ipynb`` into ``dest``; with ``check`` compare only."""
+    source, dest = Path(source), Path(dest)
+    if not source.is_dir():
+        raise FileNotFoundError(f"solutions folder {source} does not exist")
+    report = ReleaseReport()
+    solutions = sorted(p for p in source.glob("[0-9][0-9]_*.ipynb"))
+    for solution in solutions:
+        text = release_text(solution)
+        target = dest / solution.name
+        if check:
+            if not target.exists():
+                report.missing.append(target)
+            elif target.read_text(encoding="utf-8") != text:
+                report.differ.append(target)
+        elif not target.exists() or target.read_text(encoding="utf-8") != text:
+            write_atomic(target, text)
+            report.written.append(target)
+    names = {p.name for p in solutions}
+    report.extra = sorted(p for p in dest.glob("*.ipynb") if p.name not in names)
+    return report

@@ -1,0 +1,144 @@
+"""Grading results and their three forms: a text table, Gradescope JSON, a CSV summary."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class TestResult:
+    """One grading test of one submission."""
+
+    name: str
+    points: float
+    hidden: bool
+    passed: bool
+    feedback: str = ""
+
+    @property
+    def score(self) -> float:
+        return self.points if self.passed else 0.0
+
+
+@dataclass
+class SubmissionResult:
+    """All tests of one submission; ``error`` says why it could not be graded at all."""
+
+    student: str
+    path: str
+    exercise: str | None = None
+    tests: list[TestResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    internal_error: bool = False  # the grader (not the submission) failed
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.points for t in self.tests)
+
+    @property
+    def status(self) -> str:
+        return f"error: {self.error}" if self.error else "graded"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def table(result: SubmissionResult, width: int = 100) -> str:
+    """A readable table: one line per test (name, points, status) and its feedback below."""
+    head = f"== {result.student}"
+    if result.exercise:
+        head += f" (exercise {result.exercise})"
+    head += f": {_fmt(result.score)} / {_fmt(result.max_score)}"
+    lines = [head]
+    if result.error:
+        lines.append(f"   could not be graded: {result.error}")
+    name_width = max([len(t.name) for t in result.tests] + [4])
+    lines.append(f"   {'test':<{name_width}}  {'points':>7}  status")
+    for t in result.tests:
+        status = "passed" if t.passed else "FAILED"
+        kind = " (hidden)" if t.hidden else ""
+        points = f"{_fmt(t.score)}/{_fmt(t.points)}"
+        lines.append(f"   {t.name:<{name_width}}  {points:>7}  {status}{kind}")
+        if t.feedback and not t.passed:
+            for paragraph in t.feedback.splitlines()[:12]:
+                lines.extend(
+                    textwrap.wrap(
+                        paragraph, width, initial_indent="      ", subsequent_indent="      "
+                    )
+                    or [""]
+                )
+    for note in result.notes:
+        lines.append(f"   note: {note}")
+    return "\n".join(lines)
+
+
+def gradescope(result: SubmissionResult) -> dict:
+    """The Gradescope ``results.json`` object of one submission."""
+    output = "\n".join(
+        ([f"Could not be graded: {result.error}"] if result.error else []) + result.notes
+    )
+    return {
+        "score": result.score,
+        "max_score": result.max_score,
+        "output": output,
+        "tests": [
+            {
+                "name": t.name,
+                "score": t.score,
+                "max_score": t.points,
+                "status": "passed" if t.passed else "failed",
+                "output": t.feedback,
+                "visibility": "after_published" if t.hidden else "visible",
+            }
+            for t in result.tests
+        ],
+    }
+
+
+def csv_summary(results: list[SubmissionResult]) -> str:
+    """``student,exercise,score,max_score,status`` with one row per submission."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "exercise", "score", "max_score", "status"])
+    for r in results:
+        writer.writerow([r.student, r.exercise or "", _fmt(r.score), _fmt(r.max_score), r.status])
+    return buffer.getvalue()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(results: list[SubmissionResult], target: Path, folder: bool) -> list[Path]:
+    """One Gradescope file (single submission) or ``target/<student>.json`` per submission."""
+    if not folder:
+        write_atomic(target, json.dumps(gradescope(results[0]), indent=2) + "\n")
+        return [target]
+    paths = []
+    for r in results:
+        path = target / f"{r.student}.json"
+        write_atomic(path, json.dumps(gradescope(r), indent=2) + "\n")
+        paths.append(path)
+    return paths

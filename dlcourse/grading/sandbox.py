@@ -1,0 +1,225 @@
+"""Start the process that runs a student's code, with limits and without access to answers.
+
+``start_worker`` launches ``python -I -B`` running :mod:`dlcourse.grading.worker` with
+
+* a fresh, empty working directory (also ``HOME``) and a scrubbed environment;
+* ``resource`` limits set before ``exec``: address space (``RLIMIT_AS``), CPU seconds,
+  file size (``RLIMIT_FSIZE``: stdout/stderr go to files, so printing past the output
+  limit kills the worker with SIGXFSZ instead of buffering gigabytes), no core files,
+  a process count;
+* when the grader runs as root (a container, a CI runner): a private mount namespace in
+  which the tests directory, ``solutions/``, ``.git`` and the submissions folder are
+  covered by empty, unreadable ``tmpfs`` mounts, then a switch to an unprivileged user
+  id of its own (so it can neither write the repository nor signal other workers), with
+  ``no_new_privs`` and a parent-death signal.
+
+When the namespace cannot be created (not root, or no ``CAP_SYS_ADMIN``), the worker still
+gets the limits above; the level reached is reported in ``Worker.isolation``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_CLONE_NEWNS = 0x00020000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV = 1, 2, 4
+_MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 4096, 8192, 16384, 1 << 18
+_PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+
+# Loads codec.py and worker.py by path, so that the worker does not import the package.
+_BOOTSTRAP = """
+import importlib.util, sys
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+load("_dlcourse_codec", {codec!r})
+sys.exit(load("_dlcourse_worker", {worker!r}).main({r}, {w}))
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one worker process."""
+
+    memory_mb: int = 4096  # RLIMIT_AS
+    cpu_s: int = 600  # RLIMIT_CPU (the wall-clock timeouts are enforced by the caller)
+    output_bytes: int = 1_000_000  # RLIMIT_FSIZE, which also caps stdout/stderr
+    processes: int = 64  # RLIMIT_NPROC (threads count), enforced for non-root users
+
+
+@dataclass
+class Worker:
+    """A started worker: its process, its two pipe ends and where its output goes."""
+
+    process: subprocess.Popen
+    to_worker: int
+    from_worker: int
+    directory: Path
+    output: Path
+    isolation: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None):
+    enc = lambda s: None if s is None else s.encode()
+    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+
+
+def _blocked_ancestors(path: Path) -> tuple[Path, str] | None:
+    """The first ancestor of ``path`` that others cannot traverse, with the child to keep."""
+    parts = path.resolve().parts
+    for i in range(1, len(parts)):
+        ancestor = Path(*parts[:i])
+        if not os.stat(ancestor).st_mode & 0o001:
+            return ancestor, parts[i]
+    return None
+
+
+def _isolate(hidden: list[Path], needed: list[Path], staging: Path) -> None:
+    """In the child: new mount namespace, hide ``hidden``, keep ``needed`` reachable."""
+    _check(_libc.unshare(_CLONE_NEWNS), "unshare")
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE, None)
+    keep: dict[Path, set[str]] = {}
+    for path in needed:
+        found = _blocked_ancestors(path)
+        if found:
+            keep.setdefault(found[0], set()).add(found[1])
+    for n, (ancestor, children) in enumerate(sorted(keep.items())):
+        stage = staging / f"s{n}"
+        stage.mkdir()
+        _mount("tmpfs", str(stage), "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64k,mode=755")
+        for child in sorted(children):
+            source = ancestor / child
+            (stage / child).mkdir() if source.is_dir() else (stage / child).touch()
+            _mount(str(source), str(stage / child), None, _MS_BIND | _MS_REC, None)
+        _mount(str(stage), str(ancestor), None, _MS_MOVE, None)
+    for path in hidden:
+        if path.is_dir():
+            flags = _MS_RDONLY | _MS_NOSUID | _MS_NODEV
+            _mount("tmpfs", str(path), "tmpfs", flags, "size=4k,mode=000")
+
+
+def _preexec(limits: Limits, uid: int | None, hidden, needed, staging) -> None:
+    """Runs in the child between fork and exec (keep it to system calls)."""
+    for which, value in (
+        (resource.RLIMIT_AS, limits.memory_mb * 2**20),
+        (resource.RLIMIT_CPU, limits.cpu_s),
+        (resource.RLIMIT_FSIZE, limits.output_bytes),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NPROC, limits.processes),
+    ):
+        resource.setrlimit(which, (value, value))
+    if uid is not None:
+        _isolate(hidden, needed, staging)
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _environment(directory: Path) -> dict[str, str]:
+    env = {"HOME": str(directory), "TMPDIR": str(directory), "MPLCONFIGDIR": str(directory)}
+    env.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "DLCOURSE_GRADING": "1"})
+    for name in ("OMP", "OPENBLAS", "MKL", "NUMEXPR"):
+        env[f"{name}_NUM_THREADS"] = "1"
+    return env
+
+
+def start_worker(limits: Limits, hidden: list[Path], isolate: bool = True) -> Worker:
+    """Start a worker process; the caller talks to it through ``to_worker``/``from_worker``."""
+    directory = Path(tempfile.mkdtemp(prefix="dlcourse-worker-"))
+    work = directory / "cwd"
+    work.mkdir()
+    output = directory / "output.txt"
+    uid = None
+    if isolate and os.geteuid() == 0:
+        uid = 60000 + os.getpid() % 5000  # one user id per grading process
+        os.chown(work, uid, uid)
+        directory.chmod(0o711)
+    package = Path(__file__).resolve().parents[1]  # student code may import dlcourse
+    needed = [Path(sys.base_prefix), Path(sys.prefix), package, work]
+    keep = [p.resolve() for p in needed]
+    hidden = [h.resolve() for h in hidden]
+    hidden = [h for h in hidden if not any(k.is_relative_to(h) for k in keep)]
+    request_r, request_w = os.pipe()
+    reply_r, reply_w = os.pipe()
+    here = Path(__file__).resolve().parent
+    code = _BOOTSTRAP.format(
+        codec=str(here / "codec.py"), worker=str(here / "worker.py"), r=request_r, w=reply_w
+    )
+    command = [sys.executable, "-I", "-B", "-c", code]
+    notes: list[str] = []
+    levels = ("namespace", "limits") if uid is not None else ("limits",)
+    with open(output, "wb") as out:
+        for level in levels:
+            staging = Path(tempfile.mkdtemp(prefix="stage-", dir=directory))
+            the_uid = uid if level == "namespace" else None
+            try:
+                process = subprocess.Popen(
+                    command,
+                    cwd=work,
+                    env=_environment(work),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=out,
+                    pass_fds=(request_r, reply_w),
+                    preexec_fn=lambda u=the_uid, s=staging: _preexec(limits, u, hidden, needed, s),
+                )
+                break
+            except (subprocess.SubprocessError, OSError) as exc:
+                notes.append(
+                    f"sandbox level {level!r} unavailable ({exc}); using fewer protections"
+                )
+        else:  # pragma: no cover - only when even plain limits cannot be applied
+            raise RuntimeError("; ".join(notes))
+    os.close(request_r)
+    os.close(reply_w)
+    return Worker(process, request_w, reply_r, directory, output, level, notes)
+
+
+def stop_worker(worker: Worker) -> int | None:
+    """Kill the worker (if alive), close its pipes, remove its directory; its exit code."""
+    import shutil
+
+    if worker.process.poll() is None:
+        worker.process.kill()
+    code = worker.process.wait()
+    for fd in (worker.to_worker, worker.from_worker):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    shutil.rmtree(worker.directory, ignore_errors=True)
+    return code
+
+
+def read_output_tail(worker: Worker, start: int = 0, limit: int = 400) -> str:
+    """The last ``limit`` characters the worker printed after byte offset ``start``."""
+    try:
+        with open(worker.output, "rb") as fh:
+            fh.seek(start)
+            data = fh.read()
+    except OSError:
+        return ""
+    return data[-limit:].decode("utf-8", "replace")

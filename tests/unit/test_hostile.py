@@ -1,0 +1,86 @@
+"""Hostile submissions are graded without harm and earn nothing they did not compute.
+
+All of tests/grading_fixtures/hostile/*.py plus a correct submission are graded together
+as one folder (``--jobs 2``, 3 s per test) against the fixture exercise 00.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dlcourse.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "grading_fixtures"
+HOSTILE = sorted((FIXTURES / "hostile").glob("*.py"))
+EXPECTED_FEEDBACK = {  # a substring the feedback of test_add_numbers must contain
+    "loop_import": "did not finish within 3 s",
+    "loop_function": "did not finish within 3 s",
+    "sys_exit": "SystemExit",
+    "os_exit": "ended the Python process (exit code 0)",
+    "segfault": "segmentation fault, exit code -11",
+    "memory_hog": "MemoryError",
+    "print_flood": "does not define 'add'",  # the flood was cut off, so add() never got defined
+    "fake_results": "should be 5",
+    "patch_numpy": "should be 5",
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions")
+    for path in HOSTILE:
+        shutil.copy(path, folder / path.name)
+    shutil.copy(FIXTURES / "course" / "solutions" / "00_fixture.ipynb", folder / "good.ipynb")
+    out = tmp_path_factory.mktemp("out")
+    code = main(
+        [
+            "grade", str(folder), "--exercise", "00", "--jobs", "2",
+            "--tests-dir", str(FIXTURES / "course" / "tests"),
+            "--test-timeout", "3", "--timeout", "30",
+            "--json", str(out / "json"), "--csv", str(out / "summary.csv"),
+        ]
+    )  # fmt: skip
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "summary.csv"))}
+    results = {p.stem: json.loads(p.read_text()) for p in (out / "json").glob("*.json")}
+    return code, rows, results
+
+
+def test_grading_completes_and_every_submission_has_a_row(graded):
+    code, rows, results = graded
+    assert code == 0
+    assert set(rows) == {p.stem for p in HOSTILE} | {"good"}
+    assert set(results) == set(rows)
+
+
+def test_the_honest_submission_in_the_same_folder_gets_full_marks(graded):
+    _, rows, results = graded
+    assert rows["good"]["score"] == rows["good"]["max_score"] == "8"
+    assert all(t["status"] == "passed" for t in results["good"]["tests"])
+
+
+@pytest.mark.parametrize("name", [p.stem for p in HOSTILE])
+def test_hostile_submission_earns_nothing(graded, name):
+    _, rows, results = graded
+    if name == "read_tests" and os.geteuid() != 0:
+        pytest.skip("hiding the tests from the student's code needs a root grader")
+    result = results[name]
+    assert result["score"] == 0 and rows[name]["score"] == "0", result
+    assert result["max_score"] == 8
+    assert all(t["status"] == "failed" and t["score"] == 0 for t in result["tests"])
+    if name in EXPECTED_FEEDBACK:
+        add = next(t for t in result["tests"] if t["name"] == "test_add_numbers")
+        assert EXPECTED_FEEDBACK[name] in add["output"], add["output"]
+
+
+def test_hidden_feedback_never_shows_values(graded):
+    _, _, results = graded
+    for result in results.values():
+        for t in result["tests"]:
+            if t["visibility"] == "after_published":
+                assert "assert" not in t["output"] and "array(" not in t["output"], t
