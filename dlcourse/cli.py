@@ -15,7 +15,22 @@ from dlcourse import __version__
 # --- data ------------------------------------------------------------------------------
 def _add_data(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="list, fetch or locate the data sets")
-    p.set_defaults(func=lambda args: _not_yet("data"))
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="show every data set and where it was found")
+    fetch = actions.add_parser("fetch", help="download MNIST or Fashion-MNIST (checksummed)")
+    fetch.add_argument("name", choices=("mnist", "fashion"))
+    fetch.add_argument("--dir", dest="directory", help="target folder (default: the cache)")
+    fetch.add_argument("--mirror", help="base URL serving <mirror>/<name>/<file>")
+    where = actions.add_parser("path", help="print the folder a data set is loaded from")
+    where.add_argument("name", choices=("mnist", "fashion"))
+
+    def run(args: argparse.Namespace) -> int:
+        from dlcourse.data import cli
+
+        options = ("name", "directory", "mirror")
+        return cli(args.action, **{k: getattr(args, k) for k in options if hasattr(args, k)})
+
+    p.set_defaults(func=run)
 
 
 # --- train -----------------------------------------------------------------------------
@@ -27,13 +42,65 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 # --- release ---------------------------------------------------------------------------
 def _add_release(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("release", help="write exercises/ from solutions/")
-    p.set_defaults(func=lambda args: _not_yet("release"))
+    p.add_argument("--source", default="solutions", help="folder of solution notebooks")
+    p.add_argument("--dest", default="exercises", help="folder of student notebooks")
+    p.add_argument("--check", action="store_true", help="fail if DEST is not up to date")
+
+    def run(args) -> int:
+        from dlcourse.grading.release import release
+
+        report = release(args.source, args.dest, check=args.check)
+        for kind in ("written", "differ", "missing", "extra"):
+            for path in getattr(report, kind):
+                print(f"{kind:8} {path}")
+        if args.check and not report.clean:
+            print("exercises are out of date: run `dlcourse release`", file=sys.stderr)
+            return 1
+        return 0
+
+    p.set_defaults(func=run)
 
 
 # --- grade -----------------------------------------------------------------------------
 def _add_grade(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grade", help="grade submissions safely")
-    p.set_defaults(func=lambda args: _not_yet("grade"))
+    p.add_argument("path", help="a notebook, a .py file or a folder of submissions")
+    p.add_argument("--exercise", help="exercise number (NN), if the files do not say")
+    p.add_argument("--json", help="Gradescope results file (a folder when PATH is a folder)")
+    p.add_argument("--csv", help="CSV summary: student, exercise, score, max_score, status")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds per submission")
+    p.add_argument("--test-timeout", type=float, default=10.0, help="seconds per test")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    p.add_argument("--tests-dir", help="folder of test_NN_*.py (default: tests/exercises)")
+    p.add_argument("--memory-mb", type=int, default=4096, help="memory limit of student code")
+
+    def run(args) -> int:
+        from pathlib import Path
+
+        from dlcourse.grading import report, runner
+
+        path = Path(args.path)
+        if not path.exists():
+            print(f"dlcourse grade: {path} does not exist", file=sys.stderr)
+            return 2
+        settings = runner.Settings(
+            exercise=args.exercise,
+            timeout=args.timeout,
+            test_timeout=args.test_timeout,
+            memory_mb=args.memory_mb,
+            jobs=args.jobs,
+            **({"tests_dir": Path(args.tests_dir)} if args.tests_dir else {}),
+        )
+        results = runner.grade(path, settings)
+        for result in results:
+            print(report.table(result), end="\n\n")
+        if args.json:
+            report.write_json(results, Path(args.json), folder=path.is_dir())
+        if args.csv:
+            report.write_atomic(Path(args.csv), report.csv_summary(results))
+        return 1 if any(r.internal_error for r in results) else 0
+
+    p.set_defaults(func=run)
 
 
 # --- bench -----------------------------------------------------------------------------

@@ -1,0 +1,172 @@
+"""The mini-batch training loop shared by ``Network.fit`` (and later ``layers.Model.fit``).
+
+A model trained by :func:`fit_loop` provides
+
+- ``parameters() -> list`` of arrays that the optimiser updates in place,
+- ``gradients(X, Y, validate=False) -> list`` of the cost gradients, in the same order,
+- ``loss_and_accuracy(X, Y) -> (cost, accuracy)`` over a whole data set.
+
+An optimiser is any object with ``step(params, grads)`` that updates ``params`` in place
+(optionally an ``lr`` attribute, recorded in the history). A callback is any object with
+any of ``on_train_begin(model, history)``, ``on_epoch_end(model, epoch, history)`` (return
+``True`` to stop training) and ``on_train_end(model, history)``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class History:
+    """Per-epoch record of a training run; entry ``i`` of each list belongs to ``epoch[i]``.
+
+    ``epoch`` counts from 1; ``time`` is the wall-clock seconds of that epoch (training and
+    evaluation); ``val_cost``/``val_accuracy`` hold ``nan`` when no validation data is given.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    train_cost: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    val_cost: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list]:
+        """The lists as a plain dict (copies), e.g. for ``pandas.DataFrame`` or JSON."""
+        return {k: list(v) for k, v in asdict(self).items()}
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+
+class PlainSGD:
+    """Plain stochastic gradient descent, ``p <- p - lr * grad`` for every parameter.
+
+    The update is done in place without temporaries: the gradient arrays are scaled by
+    ``lr`` in place (they are scratch space produced afresh for every mini-batch).
+    """
+
+    def __init__(self, lr: float):
+        lr = float(lr)
+        if not math.isfinite(lr) or lr <= 0:
+            raise ValueError(f"lr must be a positive number; got {lr}")
+        self.lr = lr
+
+    def step(self, params, grads) -> None:
+        for p, g in zip(params, grads, strict=True):
+            g *= self.lr
+            p -= g
+
+
+def _progress_bar(total: int, progress: bool):
+    """A tqdm bar over epochs, or ``None``; tqdm hides itself when output is not a terminal."""
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return None
+    return tqdm(total=total, unit="epoch", disable=None, leave=True)
+
+
+def _check_positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def fit_loop(
+    model,
+    X,
+    Y,
+    epochs: int,
+    batch_size: int,
+    optimizer,
+    *,
+    validation=None,
+    callbacks=(),
+    progress: bool = True,
+    rng: np.random.Generator | None = None,
+    seed: int | None = None,
+    track_train: bool = True,
+) -> History:
+    """Train ``model`` on ``(X, Y)`` for ``epochs`` epochs of mini-batches; return the History.
+
+    ``X`` (m, n_0) and ``Y`` (m, n_L) must already be validated arrays. Every epoch draws one
+    permutation of ``0..m-1`` from ``rng`` (or ``default_rng(seed)``) and cuts it into
+    batches of ``batch_size`` rows (the last one may be smaller); a batch is gathered by
+    indexing, so the data set is never copied. After each epoch the training cost and
+    accuracy (skipped with ``track_train=False``) and, given ``validation=(X_val, Y_val)``,
+    the validation ones are recorded. A non-finite training cost (or, with
+    ``track_train=False``, non-finite parameters) raises ``FloatingPointError`` naming the
+    epoch.
+    """
+    epochs = _check_positive_int(epochs, "epochs")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    if not callable(getattr(optimizer, "step", None)):
+        raise TypeError(f"optimizer must have a step(params, grads) method; got {optimizer!r}")
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    m = X.shape[0]
+    params = model.parameters()
+    history = History()
+    callbacks = tuple(callbacks)
+    for cb in callbacks:
+        if hasattr(cb, "on_train_begin"):
+            cb.on_train_begin(model, history)
+    bar = _progress_bar(epochs, progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            order = rng.permutation(m)
+            with np.errstate(over="ignore", invalid="ignore"):
+                for k in range(0, m, batch_size):
+                    idx = order[k : k + batch_size]
+                    optimizer.step(params, model.gradients(X[idx], Y[idx], validate=False))
+                cost, acc = model.loss_and_accuracy(X, Y) if track_train else (math.nan,) * 2
+            lr = float(getattr(optimizer, "lr", math.nan))
+            diverged = (
+                not math.isfinite(cost)
+                if track_train
+                else not all(np.isfinite(p).all() for p in params)
+            )
+            if diverged:
+                raise FloatingPointError(
+                    f"training diverged in epoch {epoch}: the cost became {cost} "
+                    f"(lr={lr:g}); try a smaller learning rate lr"
+                )
+            val_cost, val_acc = math.nan, math.nan
+            if validation is not None:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    val_cost, val_acc = model.loss_and_accuracy(*validation)
+            history.epoch.append(epoch)
+            history.train_cost.append(cost)
+            history.train_accuracy.append(acc)
+            history.val_cost.append(val_cost)
+            history.val_accuracy.append(val_acc)
+            history.lr.append(lr)
+            history.time.append(time.perf_counter() - start)
+            if bar is not None:
+                shown = {"cost": f"{cost:.4g}", "acc": f"{acc:.3f}"}
+                if validation is not None:
+                    shown.update(val_acc=f"{val_acc:.3f}")
+                bar.set_postfix(shown, refresh=False)
+                bar.update(1)
+            stop = False
+            for cb in callbacks:
+                if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(model, epoch, history):
+                    stop = True
+            if stop:
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    for cb in callbacks:
+        if hasattr(cb, "on_train_end"):
+            cb.on_train_end(model, history)
+    return history

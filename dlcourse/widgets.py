@@ -1,0 +1,391 @@
+"""Interactive front-ends used by the chapters (ipywidgets + matplotlib).
+
+Each explorer has a plain plotting function next to it that draws the same picture as
+a static figure, so the HTML book shows a figure where a live kernel shows sliders:
+
+* :func:`plot_neuron` / :func:`neuron_explorer` -- one neuron ``a = f(w·x + b)`` with two
+  inputs: its activation curve and its decision line ``w·x + b = 0`` on 2-D data.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from dlcourse.activations import get_activation
+
+__all__ = ["NeuronExplorer", "neuron_explorer", "plot_neuron"]
+
+_CLASS_COLOURS = ("#d62728", "#1f77b4")  # label 0 (or -1), label 1
+
+
+@dataclass
+class _NeuronArtists:
+    """The matplotlib artists of a neuron figure that change when w, b or f change."""
+
+    curve: object  # Line2D: a = f(z)
+    points_on_curve: object  # PathCollection: the data at (z_i, f(z_i))
+    boundary: object  # Line2D: w·x + b = 0
+    surface: object  # AxesImage: a(x) over the input plane
+    grid: tuple[np.ndarray, np.ndarray]  # the (x1, x2) grid the surface is evaluated on
+    z: np.ndarray  # the z values of the curve
+    X: np.ndarray | None
+    ax_curve: object
+    ax_plane: object
+
+
+def _check_neuron(w, b) -> tuple[np.ndarray, float]:
+    w = np.asarray(w, dtype=np.float64).reshape(-1)
+    if w.shape != (2,):
+        raise ValueError(f"the neuron explorer draws 2 inputs: w must have 2 entries; got {w}")
+    if not (np.all(np.isfinite(w)) and np.isfinite(b)):
+        raise ValueError(f"w and b must be finite; got w={w}, b={b}")
+    return w, float(b)
+
+
+def _draw_neuron(axes, X=None, y=None, zlim: float = 6.0) -> _NeuronArtists:
+    """Create the (not yet filled in) artists on ``axes = (ax_curve, ax_plane)``."""
+    ax_curve, ax_plane = axes
+    z = np.linspace(-zlim, zlim, 401)
+    (curve,) = ax_curve.plot(z, np.zeros_like(z), color="black", lw=2)
+    ax_curve.axvline(0.0, color="grey", lw=0.8, ls=":")
+    ax_curve.set_xlim(-zlim, zlim)
+    ax_curve.set_ylim(-0.1, 1.1)
+    ax_curve.set_xlabel("weighted input $z = w \\cdot x + b$")
+    ax_curve.set_ylabel("output $a = f(z)$")
+    if X is not None:
+        X = np.asarray(X, dtype=np.float64)
+        lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+    else:
+        lo, hi = np.array([-0.5, -0.5]), np.array([1.5, 1.5])
+    x1, x2 = np.meshgrid(np.linspace(lo[0], hi[0], 121), np.linspace(lo[1], hi[1], 121))
+    surface = ax_plane.imshow(
+        np.zeros_like(x1),
+        origin="lower",
+        extent=(lo[0], hi[0], lo[1], hi[1]),
+        cmap="RdBu",
+        vmin=0.0,
+        vmax=1.0,
+        alpha=0.45,
+        aspect="auto",
+    )
+    (boundary,) = ax_plane.plot([], [], color="black", lw=2, label="$w \\cdot x + b = 0$")
+    colours = None
+    if X is not None:
+        labels = np.asarray(y) if y is not None else np.ones(X.shape[0])
+        colours = [_CLASS_COLOURS[int(v > 0)] for v in labels]
+        ax_plane.scatter(X[:, 0], X[:, 1], c=colours, edgecolors="black", s=60, zorder=3)
+    m = 0 if X is None else X.shape[0]
+    points = ax_curve.scatter(
+        np.zeros(m), np.zeros(m), c=colours, edgecolors="black", s=40, zorder=3
+    )
+    ax_plane.set_xlim(lo[0], hi[0])
+    ax_plane.set_ylim(lo[1], hi[1])
+    ax_plane.set_xlabel("input $x_1$")
+    ax_plane.set_ylabel("input $x_2$")
+    ax_plane.legend(loc="upper right", fontsize="small")
+    return _NeuronArtists(curve, points, boundary, surface, (x1, x2), z, X, ax_curve, ax_plane)
+
+
+def _update_neuron(art: _NeuronArtists, w, b, activation) -> None:
+    """Recompute every artist of ``art`` for the neuron ``a = f(w·x + b)``."""
+    w, b = _check_neuron(w, b)
+    f = get_activation(activation)
+    art.curve.set_ydata(np.asarray(f.fn(art.z)))
+    x1, x2 = art.grid
+    art.surface.set_data(np.asarray(f.fn(w[0] * x1 + w[1] * x2 + b)))
+    if art.X is not None:
+        zs = art.X @ w + b
+        art.points_on_curve.set_offsets(np.column_stack([zs, np.asarray(f.fn(zs))]))
+    # the decision line w1 x1 + w2 x2 + b = 0, solved for the better-conditioned coordinate
+    (a1, a2), (b1, b2) = art.ax_plane.get_xlim(), art.ax_plane.get_ylim()
+    if abs(w[1]) >= abs(w[0]) and w[1] != 0:
+        xs = np.array([a1, a2])
+        art.boundary.set_data(xs, -(w[0] * xs + b) / w[1])
+    elif w[0] != 0:
+        ys = np.array([b1, b2])
+        art.boundary.set_data(-(w[1] * ys + b) / w[0], ys)
+    else:  # w = 0: the output is constant and there is no line
+        art.boundary.set_data([], [])
+    art.ax_curve.set_title(f"activation: {f.name}", fontsize="medium")
+    art.ax_plane.set_title(
+        f"$w = ({w[0]:.2f}, {w[1]:.2f})$, $b = {b:.2f}$ (shading: $a$)", fontsize="medium"
+    )
+
+
+def plot_neuron(w, b, activation="sigmoid", axes=None, *, X=None, y=None) -> Figure:
+    """Draw one neuron with two inputs as a static figure and return the figure.
+
+    Left: the activation curve ``a = f(z)`` with the data placed at their weighted inputs
+    ``z_i = w·x_i + b``. Right: the input plane shaded by ``a(x)``, the decision line
+    ``w·x + b = 0`` and the data coloured by label.
+
+    ``w``: shape ``(2,)``; ``b``: float; ``activation``: a name such as ``"step"`` or
+    ``"sigmoid"``; ``axes``: a pair ``(ax_curve, ax_plane)`` to draw on (a new figure if
+    None); ``X``: optional data of shape ``(m, 2)`` with labels ``y`` of shape ``(m,)``.
+    """
+    if axes is None:
+        fig = Figure(figsize=(9.0, 3.6), layout="constrained")
+        axes = fig.subplots(1, 2)
+    else:
+        fig = axes[0].figure
+    art = _draw_neuron(axes, X, y)
+    _update_neuron(art, w, b, activation)
+    return fig
+
+
+class NeuronExplorer:
+    """Sliders for ``w1, w2, b`` and a choice of activation, redrawing :func:`plot_neuron`.
+
+    ``widget`` is the ipywidgets box to display (displaying the explorer itself works
+    too); ``fig`` and ``artists`` are the live matplotlib objects, ``image`` the PNG view.
+    """
+
+    def __init__(self, X=None, y=None, w=(1.0, 1.0), b=-1.5, activation="step"):
+        import ipywidgets as widgets
+
+        if X is None:
+            from dlcourse.perceptron import logic_gate
+
+            X, y = logic_gate("AND")
+        w, b = _check_neuron(w, b)
+        self.fig = Figure(figsize=(9.0, 3.6), layout="constrained")
+        self.artists = _draw_neuron(self.fig.subplots(1, 2), X, y)
+        style = {"description_width": "2.5em"}
+        make = lambda name, value, lo: widgets.FloatSlider(
+            value=value, min=lo, max=-lo, step=0.1, description=name, style=style
+        )
+        self.w1 = make("w1", w[0], -5.0)
+        self.w2 = make("w2", w[1], -5.0)
+        self.b = make("b", b, -8.0)
+        self.activation = widgets.ToggleButtons(
+            options=["step", "sigmoid"], value=get_activation(activation).name
+        )
+        self.image = widgets.Image(format="png")
+        for control in (self.w1, self.w2, self.b, self.activation):
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox(
+            [widgets.HBox([self.w1, self.w2, self.b]), self.activation, self.image]
+        )
+        self.update()
+
+    def update(self, change=None) -> None:
+        """Redraw for the current slider values (called on every slider change)."""
+        w = (self.w1.value, self.w2.value)
+        _update_neuron(self.artists, w, self.b.value, self.activation.value)
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", dpi=80)
+        self.image.value = buffer.getvalue()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def neuron_explorer(X=None, y=None, w=(1.0, 1.0), b=-1.5, activation="step") -> NeuronExplorer:
+    """An interactive :class:`NeuronExplorer` (default data: the AND gate's truth table)."""
+    return NeuronExplorer(X, y, w, b, activation)
+
+
+# --------------------------------------------------------------- activation explorer (Chapter 3)
+# One activation g with its derivative g', and the pre-activations z ~ N(mean, std²) that a
+# layer feeds it: how many units sit where g' is (nearly) zero, i.e. saturated or dead.
+
+SATURATION_LEVEL = 0.01  # a unit counts as saturated (or dead) where |g'(z)| < this
+
+# activation -> (parameter name, slider min, slider max, default); others take no parameter
+ACTIVATION_PARAMETERS: dict[str, tuple[str, float, float, float]] = {
+    "leaky_relu": ("slope", 0.0, 0.5, 0.01),
+    "elu": ("alpha", 0.1, 2.0, 1.0),
+}
+
+_EXPLORER_ACTIVATIONS = (
+    "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "gelu_approx", "silu",
+    "softplus", "identity",
+)  # fmt: skip
+
+
+def _activation_with(name: str, param: float | None):
+    """The Activation ``name`` with its parameter set (``param`` ignored if it has none)."""
+    if param is None or name not in ACTIVATION_PARAMETERS:
+        return get_activation(name)
+    return get_activation(name, **{ACTIVATION_PARAMETERS[name][0]: float(param)})
+
+
+def _gaussian_quantiles(mean: float, std: float, n: int = 2000) -> np.ndarray:
+    """n evenly spaced quantiles of N(mean, std²): a deterministic 'sample' of z, shape (n,)."""
+    from scipy.special import ndtri
+
+    if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
+        raise ValueError(f"need a finite mean and std > 0; got mean={mean}, std={std}")
+    return mean + std * ndtri((np.arange(n) + 0.5) / n)
+
+
+def activation_statistics(activation, mean=0.0, std=1.0, *, param=None) -> dict[str, float]:
+    """Mean output, mean |g'(z)| and the saturated fraction (|g'(z)| < ``SATURATION_LEVEL``)
+    of the units when z ~ N(mean, std²); computed on 2000 Gaussian quantiles (no randomness)."""
+    g = _activation_with(activation, param) if isinstance(activation, str) else activation
+    z = _gaussian_quantiles(mean, std)
+    slope = np.abs(np.asarray(g.prime(z)))
+    return {
+        "mean_output": float(np.mean(np.asarray(g.fn(z)))),
+        "mean_slope": float(np.mean(slope)),
+        "saturated": float(np.mean(slope < SATURATION_LEVEL)),
+    }
+
+
+def _draw_activation(axes, name, param, mean, std, zlim):
+    g = _activation_with(name, param)
+    z = np.linspace(-zlim, zlim, 601)
+    density = np.exp(-0.5 * ((z - mean) / std) ** 2) / (std * np.sqrt(2.0 * np.pi))
+    stats = activation_statistics(g, mean, std)
+    for ax, values, label in (
+        (axes[0], g.fn(z), "output $g(z)$"),
+        (axes[1], g.prime(z), "derivative $g'(z)$"),
+    ):
+        values = np.asarray(values)
+        ax.plot(z, values, color="black", lw=2)
+        lo, hi = min(values.min(), -0.1), max(values.max(), 1.1)
+        pad = 0.05 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + pad)
+        # the density of z, scaled to fill the lower half of the panel
+        scaled = lo - pad + 0.5 * (hi - lo) * density / density.max()
+        ax.fill_between(
+            z,
+            lo - pad,
+            scaled,
+            color="#1f77b4",
+            alpha=0.25,
+            lw=0,
+            label=rf"$z \sim \mathcal{{N}}({mean:.1f}, {std:.1f}^2)$ (scaled)",
+        )
+        ax.axvline(0.0, color="grey", lw=0.8, ls=":")
+        ax.set_xlim(-zlim, zlim)
+        ax.set_xlabel("pre-activation $z$")
+        ax.set_ylabel(label)
+    axes[1].axhline(
+        SATURATION_LEVEL, color="#d62728", lw=0.8, ls="--", label=f"$g' = {SATURATION_LEVEL}$"
+    )
+    axes[0].legend(loc="upper left", fontsize="small")
+    axes[1].legend(loc="upper left", fontsize="small")
+    axes[0].set_title(f"activation: {g.name}", fontsize="medium")
+    axes[1].set_title(
+        f"mean $|g'(z)|$ = {stats['mean_slope']:.3f}, saturated: {stats['saturated']:.1%}",
+        fontsize="medium",
+    )
+    return stats
+
+
+def plot_activation(
+    activation="relu", param=None, *, mean=0.0, std=1.0, zlim=6.0, axes=None
+) -> Figure:
+    """Static figure of one activation: g(z) (left) and g'(z) (right), each over the density
+    of the pre-activations z ~ N(mean, std²); the right title gives the mean |g'| and the
+    fraction of saturated units (|g'| < ``SATURATION_LEVEL``).
+
+    ``activation``: a name of :data:`dlcourse.activations.ACTIVATIONS`; ``param``: the slope
+    of ``leaky_relu`` or the alpha of ``elu`` (None: the default); ``axes``: a pair of axes to
+    draw on (a new figure if None).
+    """
+    if axes is None:
+        fig = Figure(figsize=(9.0, 3.4), layout="constrained")
+        axes = fig.subplots(1, 2)
+    else:
+        fig = axes[0].figure
+    _draw_activation(axes, activation, param, float(mean), float(std), float(zlim))
+    return fig
+
+
+class ActivationExplorer:
+    """A drop-down of activations, a slider for its parameter (leaky ReLU slope, ELU alpha)
+    and sliders for the mean and spread of the pre-activations, redrawing
+    :func:`plot_activation`. ``widget`` is the ipywidgets box; ``fig`` the live figure."""
+
+    def __init__(self, activation="relu", param=None, mean=0.0, std=1.0):
+        import ipywidgets as widgets
+
+        if activation not in _EXPLORER_ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {', '.join(_EXPLORER_ACTIVATIONS)}; got {activation!r}"
+            )
+        self.fig = Figure(figsize=(9.0, 3.4), layout="constrained")
+        style = {"description_width": "4em"}
+        self.activation = widgets.Dropdown(
+            options=list(_EXPLORER_ACTIVATIONS), value=activation, description="g", style=style
+        )
+        self.param = widgets.FloatSlider(
+            value=0.0, min=0.0, max=2.0, step=0.01, description="param", style=style
+        )
+        self.mean = widgets.FloatSlider(
+            value=mean, min=-5.0, max=5.0, step=0.1, description="mean z", style=style
+        )
+        self.std = widgets.FloatSlider(
+            value=std, min=0.1, max=5.0, step=0.1, description="std z", style=style
+        )
+        self.image = widgets.Image(format="png")
+        self._configure_param(param)
+        self.activation.observe(self._on_activation, names="value")
+        for control in (self.param, self.mean, self.std):
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox([self.activation, self.param]),
+                widgets.HBox([self.mean, self.std]),
+                self.image,
+            ]
+        )
+        self.update()
+
+    def _configure_param(self, value=None) -> None:
+        spec = ACTIVATION_PARAMETERS.get(self.activation.value)
+        self.param.disabled = spec is None
+        if spec is not None:
+            name, lo, hi, default = spec
+            self.param.min, self.param.max = lo, hi
+            self.param.value = default if value is None else value
+            self.param.description = name
+
+    def _on_activation(self, change=None) -> None:
+        self._configure_param()
+        self.update()
+
+    @property
+    def statistics(self) -> dict[str, float]:
+        """:func:`activation_statistics` for the current settings."""
+        param = None if self.param.disabled else self.param.value
+        return activation_statistics(
+            self.activation.value, self.mean.value, self.std.value, param=param
+        )
+
+    def update(self, change=None) -> None:
+        """Redraw for the current settings (called on every change)."""
+        self.fig.clear()
+        param = None if self.param.disabled else self.param.value
+        plot_activation(
+            self.activation.value,
+            param,
+            mean=self.mean.value,
+            std=self.std.value,
+            axes=self.fig.subplots(1, 2),
+        )
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", dpi=80)
+        self.image.value = buffer.getvalue()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def activation_explorer(activation="relu", param=None, mean=0.0, std=1.0) -> ActivationExplorer:
+    """An interactive :class:`ActivationExplorer` (see :func:`plot_activation`)."""
+    return ActivationExplorer(activation, param, mean, std)
+
+
+__all__ += [
+    "ActivationExplorer",
+    "activation_explorer",
+    "activation_statistics",
+    "plot_activation",
+]
