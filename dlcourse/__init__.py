@@ -2,8 +2,22 @@
 
 __version__ = "0.1.0"
 
-from dlcourse import activations, gradcheck, init, losses, metrics, train  # noqa: E402, F401
+from dlcourse import (  # noqa: E402, F401
+    activations,
+    autodiff,
+    data,
+    gradcheck,
+    init,
+    losses,
+    metrics,
+    optim,
+    perceptron,
+    regularization,
+    schedules,
+    train,
+)
 from dlcourse.network import Network  # noqa: E402, F401
+from dlcourse.perceptron import Perceptron  # noqa: E402, F401
 
 
 def check(exercise: str) -> None:

@@ -1,0 +1,192 @@
+"""The mistake catalogue: each known-wrong submission loses exactly the points meant to catch it.
+
+Every file ``mistakes/NN_<what>.py`` is a whole submission (the solution with one typical bug)
+that starts with three header lines::
+
+    # MISTAKE: <what is wrong>
+    # LOSES: test_a, test_b        (the exact tests that must fail; all others must pass)
+    # FEEDBACK: <text that the feedback of at least one failing test must contain>
+
+Each mistake is graded by the exercise's own test module (as ``--submission``) in a pytest
+process separate from this one (one per exercise); outcomes are read back from JUnit XML.
+This module also checks that the points of every exercise add up to what the notebooks state.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.util
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+MISTAKES = sorted((HERE / "mistakes").glob("[0-9][0-9]_*.py"))
+
+# exercise -> (public points, hidden points), as stated in each solution notebook's introduction
+EXPECTED_POINTS = {
+    "02": (6, 5),
+    "03": (6, 6),
+    "04": (5, 5),
+    "05": (5, 5),
+    "06": (10, 10),
+    "07": (6, 6),
+    "08": (6, 6),
+    "09": (6, 6),
+    "10": (6, 6),
+}
+NEEDS_TORCH = {"10"}
+
+
+def parse_header(path: Path) -> dict[str, str]:
+    """Read the ``# MISTAKE:``, ``# LOSES:`` and ``# FEEDBACK:`` lines of a mistake file.
+
+    A long value may continue on following comment lines indented by three spaces (``#   ``).
+    """
+    header: dict[str, str] = {}
+    key = None
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        if line.startswith("#   ") and key:
+            header[key] += " " + line[1:].strip()
+            continue
+        name, sep, value = line[1:].partition(":")
+        if sep:
+            key = name.strip().upper()
+            header[key] = value.strip()
+    missing = {"MISTAKE", "LOSES", "FEEDBACK"} - header.keys()
+    if missing:
+        raise ValueError(f"{path.name}: header lacks {sorted(missing)}")
+    return header
+
+
+def exercise_test_module(number: str) -> Path:
+    files = sorted(HERE.glob(f"test_{number}_*.py"))
+    if len(files) != 1:
+        raise ValueError(f"expected one test module test_{number}_*.py, found {len(files)}")
+    return files[0]
+
+
+# Runs in the child process: grade each submission in turn with pytest.main, one JUnit
+# report each. One process per exercise (instead of one per mistake) keeps start-up costs low.
+_DRIVER = """
+import sys, pytest
+test_file, report_dir, *submissions = sys.argv[1:]
+for i, sub in enumerate(submissions):
+    pytest.main([test_file, "--submission", sub, "-q", "-p", "no:cacheprovider",
+                 "--junitxml", f"{report_dir}/{i}.xml"])
+"""
+
+
+def read_junit(report: Path) -> dict[str, tuple[str, str]]:
+    """``{test name: (status, message and text)}`` from a JUnit XML report."""
+    outcomes: dict[str, tuple[str, str]] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        status, text = "passed", ""
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                status = child.tag
+                text = (child.get("message") or "") + "\n" + (child.text or "")
+        outcomes[case.get("name").split("[")[0]] = (status, text)
+    return outcomes
+
+
+@functools.cache
+def graded(number: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """Grade every mistake of exercise ``number``; ``{mistake file name: outcomes}``."""
+    test_file = exercise_test_module(number)
+    subs = [p for p in MISTAKES if p.name[:2] == number]
+    report_dir = Path(tempfile.mkdtemp(prefix=f"mistakes{number}-"))
+    cmd = [sys.executable, "-c", _DRIVER, str(test_file), str(report_dir), *map(str, subs)]
+    proc = subprocess.run(cmd, cwd=HERE.parents[1], capture_output=True, text=True, timeout=600)
+    results = {}
+    for i, sub in enumerate(subs):
+        report = report_dir / f"{i}.xml"
+        if not report.exists():
+            pytest.fail(
+                f"no report for {sub.name} (exit {proc.returncode}):\n{proc.stdout[-3000:]}"
+            )
+        results[sub.name] = read_junit(report)
+    shutil.rmtree(report_dir, ignore_errors=True)
+    return results
+
+
+def test_catalogue_covers_every_exercise():
+    counts = {nn: 0 for nn in EXPECTED_POINTS}
+    for path in MISTAKES:
+        counts[path.name[:2]] = counts.get(path.name[:2], 0) + 1
+    need = {nn: 4 if nn == "06" else 2 for nn in EXPECTED_POINTS}
+    short = {nn: n for nn, n in counts.items() if n < need.get(nn, 2)}
+    assert not short, f"too few mistakes for exercises {short}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mistake", MISTAKES, ids=[p.stem for p in MISTAKES])
+def test_mistake_loses_exactly_its_points(mistake: Path):
+    header = parse_header(mistake)
+    number = mistake.name[:2]
+    if number in NEEDS_TORCH and importlib.util.find_spec("torch") is None:
+        pytest.skip("torch is not installed")
+    expected = {name.strip() for name in header["LOSES"].split(",") if name.strip()}
+    outcomes = graded(number)[mistake.name]
+    unknown = expected - outcomes.keys()
+    assert not unknown, f"LOSES names tests that do not exist: {sorted(unknown)}"
+    skipped = sorted(n for n, (s, _) in outcomes.items() if s == "skipped")
+    assert not skipped, f"tests were skipped: {skipped}"
+    failed = {n for n, (s, _) in outcomes.items() if s != "passed"}
+    assert failed == expected, (
+        f"{mistake.name}: expected exactly {sorted(expected)} to fail, "
+        f"but these failed: {sorted(failed)}"
+    )
+    feedback = "\n".join(outcomes[n][1] for n in failed)
+    assert header["FEEDBACK"] in feedback, (
+        f"{mistake.name}: no failing test's feedback mentions {header['FEEDBACK']!r}"
+    )
+
+
+def _points(test_file: Path) -> tuple[int, int]:
+    """(public, hidden) points declared by the ``@pytest.mark.points(n)`` decorators."""
+    public = hidden = 0
+    for node in ast.parse(test_file.read_text()).body:
+        if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test_")):
+            continue
+        points, is_hidden = None, False
+        for dec in node.decorator_list:
+            text = ast.unparse(dec)
+            if text.startswith("pytest.mark.points("):
+                points = int(ast.literal_eval(dec.args[0]))
+            elif text == "pytest.mark.hidden":
+                is_hidden = True
+        assert points is not None, f"{test_file.name}::{node.name} has no points marker"
+        if is_hidden:
+            hidden += points
+        else:
+            public += points
+    return public, hidden
+
+
+@pytest.mark.parametrize("number", sorted(EXPECTED_POINTS))
+def test_points_match_documentation(number: str):
+    test_file = exercise_test_module(number)
+    assert _points(test_file) == EXPECTED_POINTS[number]
+    public, hidden = EXPECTED_POINTS[number]
+    notebook = HERE.parents[1] / "solutions" / f"{test_file.stem[5:]}.ipynb"
+    documented = f"**Points:** {public} public + {hidden} hidden = {public + hidden}"
+    assert documented in notebook.read_text().replace("\\n", "\n"), (
+        f"{notebook.name} should state '{documented}'"
+    )
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=[p.stem for p in MISTAKES])
+def test_mistake_header_is_well_formed(mistake: Path):
+    header = parse_header(mistake)
+    assert header["MISTAKE"] and header["FEEDBACK"], "empty MISTAKE or FEEDBACK line"
+    names = [n.strip() for n in header["LOSES"].split(",") if n.strip()]
+    assert names and all(n.startswith("test_") for n in names)
