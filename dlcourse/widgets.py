@@ -389,3 +389,77 @@ __all__ += [
     "activation_statistics",
     "plot_activation",
 ]
+
+
+# ------------------------------------------------------- universal approximation (Chapter 2)
+# A network with one hidden layer of sigmoid units, built as a sum of bumps (two units each)
+# by dlcourse.approximation; the explorer adds units and sharpens or softens the steps.
+
+from dlcourse.approximation import (  # noqa: E402
+    DEFAULT_STEEPNESS,
+    plot_bump_approximation,
+)
+
+_UA_CURVES = ("sine", "wiggly", "abs", "quadratic", "bump", "step", "sawtooth")
+
+
+class UniversalApproximationExplorer:
+    """Sliders for the number of hidden units (two per bump) and the steepness of the steps,
+    and a choice of target curve, redrawing :func:`plot_bump_approximation`. ``widget`` is
+    the ipywidgets box; ``fig`` the live figure."""
+
+    def __init__(self, n_units=10, curve="wiggly", steepness=None):
+        import ipywidgets as widgets
+
+        if curve not in _UA_CURVES:
+            raise ValueError(f"curve must be one of {', '.join(_UA_CURVES)}; got {curve!r}")
+        self.fig = Figure(figsize=(7.0, 3.8), layout="constrained")
+        style = {"description_width": "6em"}
+        self.n_units = widgets.IntSlider(
+            value=n_units, min=2, max=200, step=2, description="hidden units", style=style
+        )
+        self.steepness = widgets.FloatLogSlider(
+            value=DEFAULT_STEEPNESS if steepness is None else steepness,
+            base=10, min=0, max=3, step=0.05, description="steepness", style=style,
+        )  # fmt: skip
+        self.curve = widgets.Dropdown(
+            options=list(_UA_CURVES), value=curve, description="target", style=style
+        )
+        self.image = widgets.Image(format="png")
+        for control in (self.n_units, self.steepness, self.curve):
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox(
+            [widgets.HBox([self.n_units, self.steepness]), self.curve, self.image]
+        )
+        self.update()
+
+    def update(self, change=None) -> None:
+        """Redraw for the current settings (called on every change)."""
+        self.fig.clear()
+        plot_bump_approximation(
+            self.n_units.value,
+            self.fig.subplots(),
+            curve=self.curve.value,
+            steepness=self.steepness.value,
+        )
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", dpi=80)
+        self.image.value = buffer.getvalue()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def universal_approximation_explorer(
+    n_units=10, curve="wiggly", steepness=None
+) -> UniversalApproximationExplorer:
+    """An interactive :class:`UniversalApproximationExplorer` (see
+    :func:`dlcourse.approximation.plot_bump_approximation`)."""
+    return UniversalApproximationExplorer(n_units, curve, steepness)
+
+
+__all__ += [
+    "UniversalApproximationExplorer",
+    "plot_bump_approximation",
+    "universal_approximation_explorer",
+]
