@@ -14,6 +14,7 @@ The cost is the mean over the ``m`` rows of a per-example cost, plus Nielsen's L
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -25,6 +26,7 @@ import numpy as np
 from scipy.special import expit
 
 from dlcourse.activations import ACTIVATIONS, Activation, get_activation
+from dlcourse.backend import describe, get_device, is_torch, to_backend, to_numpy
 from dlcourse.init import get_initializer, init_bias
 from dlcourse.losses import COSTS, Cost, get_cost
 
@@ -75,11 +77,26 @@ _OUTPUT_ERRORS = {
 }
 
 
-def _kernel(g: Activation):
+@functools.cache
+def _torch_kernels() -> dict:
+    """The kernels of ``_KERNELS`` with torch's fused ops (imported only for a torch device);
+    the derivatives through ``a`` are the same formulas."""
+    import torch
+
+    return {
+        "sigmoid": (torch.sigmoid, _KERNELS["sigmoid"][1]),
+        "tanh": (torch.tanh, _KERNELS["tanh"][1]),
+        "relu": (torch.relu, _KERNELS["relu"][1]),
+        "identity": _KERNELS["identity"],
+        "softmax": (lambda z: torch.softmax(z, dim=1), None),
+    }
+
+
+def _kernel(g: Activation, kernels: dict = _KERNELS):
     """``(fn, prime)`` for activation ``g``: ``fn(z) -> a``; ``prime(z, a) -> g'(z)`` or None
-    when g' = 1."""
-    if g.name in _KERNELS and ACTIVATIONS.get(g.name) is g:
-        return _KERNELS[g.name]
+    when g' = 1. ``kernels`` is ``_KERNELS`` (NumPy) or ``_torch_kernels()``."""
+    if g.name in kernels and ACTIVATIONS.get(g.name) is g:
+        return kernels[g.name]
     return g.fn, (lambda z, a: g.prime(z))
 
 
@@ -93,15 +110,39 @@ def _dtype_name(dtype) -> str:
     return name
 
 
-def _all_finite(A: np.ndarray) -> bool:
+def _all_finite(A) -> bool:
     """True when ``A`` holds no NaN/inf; min and max propagate both, and need no temporary."""
+    if is_torch(A):
+        return A.numel() == 0 or bool(A.isfinite().all())
     return A.size == 0 or bool(np.isfinite(A.min()) and np.isfinite(A.max()))
 
 
-def _one_hot(y: np.ndarray, k: int, dtype) -> np.ndarray:
-    """Integer labels of shape (m,) -> one-hot rows of shape (m, k)."""
-    if y.size and (y.min() < 0 or y.max() >= k):
+def _is_real(A) -> bool:
+    """True when ``A`` holds real numbers (not bool, not complex); NumPy array or tensor."""
+    if is_torch(A):
+        return not A.dtype.is_complex and str(A.dtype) != "torch.bool"
+    return np.issubdtype(A.dtype, np.number) and not np.issubdtype(A.dtype, np.complexfloating)
+
+
+def _is_integer(A) -> bool:
+    if is_torch(A):
+        return _is_real(A) and not A.dtype.is_floating_point
+    return np.issubdtype(A.dtype, np.integer)
+
+
+def _copy(A):
+    return A.clone() if is_torch(A) else A.copy()
+
+
+def _one_hot(y, k: int, dtype):
+    """Integer labels of shape (m,) -> one-hot rows of shape (m, k) (torch labels: a torch
+    tensor of integers, cast by the caller)."""
+    if y.shape[0] and (y.min() < 0 or y.max() >= k):
         raise ValueError(f"Y holds labels in [{y.min()}, {y.max()}]; the network has {k} outputs")
+    if is_torch(y):
+        import torch
+
+        return torch.nn.functional.one_hot(y.long(), k)
     Y = np.zeros((y.shape[0], k), dtype=dtype)
     Y[np.arange(y.shape[0]), y] = 1
     return Y
@@ -119,7 +160,10 @@ class Network:
     cost : ``"quadratic"``, ``"binary_cross_entropy"`` or ``"cross_entropy"``.
     init : a name of ``dlcourse.init.INITIALIZERS``.
     dtype : ``"float64"`` (default, exact) or ``"float32"`` (fast).
-    device : ``None`` (NumPy). Torch devices are provided by the torch backend.
+    device : ``None`` (NumPy, the default) or a torch device (``"cpu"``, ``"cuda"``,
+        ``"cuda:N"``, ``"mps"``, ``"auto"``): the parameters become torch tensors there and the
+        same BP1–BP4 code runs on them; NumPy inputs are converted once per call (or per
+        ``fit``), and outputs (``forward``, ``predict``, gradients) are tensors on the device.
     seed : seeds the generator used for initialisation and for shuffling in ``fit``.
 
     Attributes ``activation`` and ``output`` hold ``Activation`` objects, ``cost_fn`` the
@@ -139,11 +183,8 @@ class Network:
         seed=None,
     ):
         self.sizes = self._check_sizes(sizes)
-        if device is not None:
-            raise NotImplementedError(
-                f"device={device!r} needs the torch backend; use device=None for NumPy"
-            )
-        self.device = None
+        self.device = None if device is None else get_device(device)
+        kernels = _KERNELS if self.device is None else _torch_kernels()
         self.dtype = DTYPES[_dtype_name(dtype)]
         self.activation: Activation = get_activation(activation)
         if self.activation.name == "softmax":
@@ -155,13 +196,13 @@ class Network:
         if output_name not in OUTPUTS:
             raise ValueError(f"unknown output activation {output!r}; expected one of {OUTPUTS}")
         self.output: Activation = get_activation(output)
-        self._hidden_fn, self._hidden_prime = _kernel(self.activation)
-        self._output_fn, _ = _kernel(self.output)
+        self._hidden_fn, self._hidden_prime = _kernel(self.activation, kernels)
+        self._output_fn, _ = _kernel(self.output, kernels)
         self.cost_fn: Cost = get_cost(cost)
         self._check_pairing()
-        registered = COSTS.get(self.cost_fn.name) is self.cost_fn and _kernel(self.output) is (
-            _KERNELS.get(self.output.name)
-        )
+        registered = COSTS.get(self.cost_fn.name) is self.cost_fn and _kernel(
+            self.output, kernels
+        ) is kernels.get(self.output.name)
         pair = (self.cost_fn.name, self.output.name)
         self._fast_delta = _OUTPUT_ERRORS.get(pair) if registered else None
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
@@ -174,6 +215,9 @@ class Network:
                 np.ascontiguousarray(initializer((n_l, n_prev), self.rng, self.dtype))
             )
             self.biases.append(init_bias(init, n_l, self.rng, self.dtype))
+        if self.device is not None:  # the same initial values as on NumPy, copied once
+            self.weights = [self._cast(W) for W in self.weights]
+            self.biases = [self._cast(b) for b in self.biases]
         self.l2 = 0.0
         self.n_train: int | None = None
 
@@ -199,18 +243,44 @@ class Network:
         a = self.output.fn(z)
         self.cost_fn.delta(z, a, np.zeros_like(a), self.output)
 
+    def _check_kinds(self, **arrays) -> None:
+        """On a NumPy network, a torch tensor among ``arrays`` raises ``TypeError`` naming
+        which argument is which (a torch network converts NumPy inputs itself)."""
+        if self.device is None and any(is_torch(a) for a in arrays.values()):
+            kinds = ", ".join(f"{k} is a {describe(a)}" for k, a in arrays.items())
+            raise TypeError(
+                f"{kinds}: this Network holds NumPy arrays (device=None), so pass NumPy arrays "
+                "(dlcourse.backend.to_numpy) or build it with a torch device (device='cpu', "
+                "'cuda' or 'auto')"
+            )
+
+    def _as_input(self, A, name: str):
+        """``A`` as a NumPy array, or kept as a torch tensor on a torch network."""
+        if is_torch(A):
+            self._check_kinds(**{name: A})
+            return A
+        return np.asarray(A)
+
+    def _cast(self, A):
+        """``A`` in the network's dtype and backend: NumPy, or a tensor on ``self.device``
+        (the one place where NumPy data is copied to the device)."""
+        if self.device is None:
+            return np.asarray(A, dtype=self.dtype)
+        return to_backend(A, self.device, self.dtype)
+
     def _check_X(self, X, name: str = "X") -> np.ndarray:
-        X = np.asarray(X)
+        X = self._as_input(X, name)
         n_0 = self.sizes[0]
         if X.ndim != 2:
+            shape = tuple(X.shape)
             raise ValueError(
-                f"{name} must have shape (m, {n_0}) (rows are examples); got shape {X.shape}"
+                f"{name} must have shape (m, {n_0}) (rows are examples); got shape {shape}"
             )
         if X.shape[1] != n_0:
             raise ValueError(f"{name} has {X.shape[1]} features; the network expects {n_0}")
-        if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+        if not _is_real(X):
             raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
-        X = np.asarray(X, dtype=self.dtype)
+        X = self._cast(X)
         if not _all_finite(X):
             raise ValueError(f"{name} contains NaN or inf values")
         return X
@@ -221,23 +291,24 @@ class Network:
         Integer labels of shape (m,) are one-hot encoded when the output layer has k > 1
         units; with one output unit, shape (m,) is read as one target per row.
         """
-        Y = np.asarray(Y)
+        Y = self._as_input(Y, name)
         k = self.sizes[-1]
         if Y.ndim == 1 and Y.shape[0] == m:
             if k == 1:
                 Y = Y.reshape(m, 1)
-            elif np.issubdtype(Y.dtype, np.integer):
-                return _one_hot(Y, k, self.dtype)
+            elif _is_integer(Y):
+                return self._cast(_one_hot(Y, k, self.dtype))
             else:
                 raise ValueError(
                     f"{name} of shape {Y.shape} must be integer class labels or have shape "
                     f"({m}, {k}); got dtype {Y.dtype}"
                 )
-        if Y.shape != (m, k):
+        if tuple(Y.shape) != (m, k):
             raise ValueError(
-                f"{name} must have shape ({m}, {k}) or hold {m} integer labels; got shape {Y.shape}"
+                f"{name} must have shape ({m}, {k}) or hold {m} integer labels; "
+                f"got shape {tuple(Y.shape)}"
             )
-        Y = np.asarray(Y, dtype=self.dtype)
+        Y = self._cast(Y)
         if not _all_finite(Y):
             raise ValueError(f"{name} contains NaN or inf values")
         return Y
@@ -273,9 +344,12 @@ class Network:
     def forward(self, X) -> np.ndarray:
         """Output activations ``A^L`` of shape ``(m, n_L)`` for ``X`` of shape ``(m, n_0)``."""
         X = self._check_X(X)
-        return np.concatenate(
-            [self._forward(X[i : i + _CHUNK]) for i in range(0, max(len(X), 1), _CHUNK)]
-        )
+        chunks = [self._forward(X[i : i + _CHUNK]) for i in range(0, max(len(X), 1), _CHUNK)]
+        if self.device is not None:
+            import torch
+
+            return torch.cat(chunks)
+        return np.concatenate(chunks)
 
     feedforward = forward
 
@@ -285,6 +359,8 @@ class Network:
         return self._labels(self.forward(X))
 
     def _labels(self, A):
+        if is_torch(A):
+            return (A[:, 0] > 0.5).long() if A.shape[1] == 1 else A.argmax(dim=1)
         if A.shape[1] == 1:
             return (A[:, 0] > 0.5).astype(np.int64)
         return np.argmax(A, axis=1)
@@ -296,11 +372,12 @@ class Network:
     def _l2_term(self, m: int) -> float:
         if not self.l2:
             return 0.0
-        total = sum(float(np.vdot(W, W)) for W in self.weights)
+        total = sum(float((W * W).sum() if is_torch(W) else np.vdot(W, W)) for W in self.weights)
         return self.l2 / (2.0 * self._l2_n(m)) * total
 
     def cost(self, X, Y) -> float:
         """Cost C = (1/m) sum_x C_x + l2/(2n) sum_l ||W^l||^2 of the batch (a float)."""
+        self._check_kinds(X=X, Y=Y)
         X = self._check_X(X)
         Y = self._check_Y(Y, X.shape[0])
         return self._cost(X, Y)
@@ -319,19 +396,22 @@ class Network:
             A = self._forward(X[i : i + _CHUNK])
             Yc = Y[i : i + _CHUNK]
             total += float(self.cost_fn.fn(A, Yc)) * A.shape[0]
-            correct += int(np.count_nonzero(self._labels(A) == self._labels(Yc)))
+            correct += int((self._labels(A) == self._labels(Yc)).sum())
         return total / max(m, 1) + self._l2_term(m), correct / max(m, 1)
 
     def evaluate(self, X, y) -> float:
         """Accuracy in [0, 1] of ``predict(X)`` against labels ``y`` (shape ``(m,)``) or
         one-hot/target rows (shape ``(m, n_L)``)."""
+        self._check_kinds(X=X, y=y)
         X = self._check_X(X)
-        y = np.asarray(y)
+        y = self._as_input(y, "y")
         pred = self.predict(X)
         truth = self._labels(self._check_Y(y, X.shape[0])) if y.ndim == 2 else y.reshape(-1)
-        if truth.shape != pred.shape:
-            raise ValueError(f"y must hold {pred.shape[0]} labels; got shape {y.shape}")
-        return float(np.mean(pred == truth)) if pred.size else 0.0
+        if tuple(truth.shape) != tuple(pred.shape):
+            raise ValueError(f"y must hold {pred.shape[0]} labels; got shape {tuple(y.shape)}")
+        if self.device is not None:
+            truth = to_backend(truth, self.device)
+        return float((pred == truth).sum()) / pred.shape[0] if pred.shape[0] else 0.0
 
     # ------------------------------------------------------------------ backprop
     def backprop(self, X, Y, validate: bool = True) -> tuple[list, list]:
@@ -354,6 +434,7 @@ class Network:
         and ``Cost.delta``. ``backprop_example`` always calls them (an independent check).
         """
         if validate:
+            self._check_kinds(X=X, Y=Y)
             X = self._check_X(X)
             Y = self._check_Y(Y, X.shape[0])
         zs, activations = self._forward_pass(X)
@@ -387,14 +468,16 @@ class Network:
         BP3 ∂C_x/∂b^l = δ^l, BP4 ∂C_x/∂W^l = δ^l (a^{l-1})^T.
         Returns ``(grad_W, grad_b)`` with the shapes of ``weights`` / ``biases`` (L2 included).
         """
-        x = np.asarray(x)
+        self._check_kinds(x=x, y=y)
+        x = self._as_input(x, "x")
         if x.ndim == 2 and x.shape[1] == 1:
             x = x[:, 0]
         if x.ndim != 1:
             raise ValueError(
-                f"x must have shape ({self.sizes[0]},) or ({self.sizes[0]}, 1); got shape {x.shape}"
+                f"x must have shape ({self.sizes[0]},) or ({self.sizes[0]}, 1); "
+                f"got shape {tuple(x.shape)}"
             )
-        y = np.asarray(y)
+        y = self._as_input(y, "y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
         y_row = self._check_Y(y.reshape(1) if y.ndim == 0 else y.reshape(1, -1), 1, "y")
@@ -410,7 +493,7 @@ class Network:
         grad_W, grad_b = [None] * L, [None] * L
         delta = self.cost_fn.delta(zs[L - 1].T, activations[L].T, y.T, self.output).T  # BP1
         for l in range(L, 0, -1):
-            grad_b[l - 1] = delta[:, 0].copy()  # BP3
+            grad_b[l - 1] = _copy(delta[:, 0])  # BP3
             grad_W[l - 1] = delta @ activations[l - 1].T  # BP4
             if l > 1:
                 delta = (self.weights[l - 1].T @ delta) * self.activation.prime(zs[l - 2])  # BP2
@@ -442,6 +525,7 @@ class Network:
         validation=None,
         callbacks=(),
         progress=True,
+        resume=None,
     ):
         """Train by mini-batch gradient descent; return a ``dlcourse.train.History``.
 
@@ -450,10 +534,13 @@ class Network:
         is required; with one, ``lr`` (if given) is assigned to ``optimizer.lr``. ``l2`` is
         Nielsen's λ with ``n = len(X)``. ``validation=(X_val, Y_val)`` adds validation cost
         and accuracy to the history. Each epoch visits the rows in a fresh random order drawn
-        from the network's seeded generator.
+        from the network's seeded generator. ``resume=path`` continues from a checkpoint
+        written by ``dlcourse.checkpoint.Checkpoint`` up to ``epochs`` in total (parameters,
+        optimiser, schedule, generator and history restored; see ``train.fit_loop``).
         """
         from dlcourse.train import PlainSGD, fit_loop
 
+        self._check_kinds(X=X, Y=Y)
         X = self._check_X(X)
         Y = self._check_Y(Y, X.shape[0])
         if validation is not None:
@@ -482,6 +569,7 @@ class Network:
             callbacks=callbacks,
             progress=progress,
             rng=self.rng,
+            resume=resume,
         )
 
     # ------------------------------------------------------------------ checkpoints
@@ -508,7 +596,7 @@ class Network:
         path = Path(path)
         arrays = {"metadata": np.array([json.dumps(self._metadata())])}
         for l, (W, b) in enumerate(zip(self.weights, self.biases), start=1):
-            arrays[f"W{l}"], arrays[f"b{l}"] = W, b
+            arrays[f"W{l}"], arrays[f"b{l}"] = to_numpy(W), to_numpy(b)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -521,13 +609,15 @@ class Network:
         return path
 
     @classmethod
-    def load(cls, path, sizes=None, seed=None) -> Network:
-        """Read a network written by :meth:`save`. ``sizes``, if given, must match the file.
+    def load(cls, path, sizes=None, seed=None, device=None) -> Network:
+        """Read a network written by :meth:`save`. ``sizes``, if given, must match the file;
+        ``device`` (as in the constructor) puts the parameters on a torch device.
 
         A file that is not such a checkpoint (corrupt, truncated, wrong arrays) raises
         ``ValueError`` naming the file and what is wrong.
         """
         path = Path(path)
+        device = None if device is None else get_device(device)  # fails before reading
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["metadata"][0]))
@@ -550,6 +640,7 @@ class Network:
                 meta["cost"],
                 init="constant",
                 dtype=meta["dtype"],
+                device=device,
                 seed=seed,
             )
         except (KeyError, TypeError, ValueError) as err:
@@ -564,7 +655,7 @@ class Network:
                         f"{path}: array {name} should have shape {expected}; "
                         f"got {None if got is None else got.shape}"
                     )
-                target[l - 1] = np.ascontiguousarray(got, dtype=net.dtype)
+                target[l - 1] = net._cast(np.ascontiguousarray(got, dtype=net.dtype))
         net.l2, net.n_train = float(meta.get("l2", 0.0)), meta.get("n_train")
         return net
 
@@ -572,7 +663,9 @@ class Network:
         return (
             f"Network(sizes={self.sizes}, activation={self.activation.name!r}, "
             f"output={self.output.name!r}, cost={self.cost_fn.name!r}, "
-            f"dtype={np.dtype(self.dtype).name!r})"
+            f"dtype={np.dtype(self.dtype).name!r}"
+            + ("" if self.device is None else f", device={str(self.device)!r}")
+            + ")"
         )
 
 

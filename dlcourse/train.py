@@ -15,10 +15,14 @@ any of ``on_train_begin(model, history)``, ``on_epoch_end(model, epoch, history)
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+from dlcourse.backend import is_torch, to_backend
+from dlcourse.checkpoint import Run, load_checkpoint
 
 
 @dataclass
@@ -64,15 +68,32 @@ class PlainSGD:
             p -= g
 
 
-def _progress_bar(total: int, progress: bool):
-    """A tqdm bar over epochs, or ``None``; tqdm hides itself when output is not a terminal."""
-    if not progress:
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (IPython's ZMQ shell); IPython is not imported for this."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def is_interactive() -> bool:
+    """True when someone watches: a Jupyter notebook, or standard output is a terminal."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    return in_notebook() or bool(isatty and isatty())
+
+
+def _progress_bar(total: int, progress: bool, initial: int = 0):
+    """A tqdm bar over epochs (the notebook widget in Jupyter), or ``None`` when ``progress``
+    is False or nobody watches (see :func:`is_interactive`: logs and CI stay clean)."""
+    if not progress or not is_interactive():
         return None
     try:
-        from tqdm.auto import tqdm
+        if in_notebook():
+            from tqdm.auto import tqdm
+        else:
+            from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency
         return None
-    return tqdm(total=total, unit="epoch", disable=None, leave=True)
+    return tqdm(total=total, initial=initial, unit="epoch", leave=True, dynamic_ncols=True)
 
 
 def _check_positive_int(value, name: str) -> int:
@@ -95,6 +116,7 @@ def fit_loop(
     rng: np.random.Generator | None = None,
     seed: int | None = None,
     track_train: bool = True,
+    resume=None,
 ) -> History:
     """Train ``model`` on ``(X, Y)`` for ``epochs`` epochs of mini-batches; return the History.
 
@@ -106,6 +128,13 @@ def fit_loop(
     the validation ones are recorded. A non-finite training cost (or, with
     ``track_train=False``, non-finite parameters) raises ``FloatingPointError`` naming the
     epoch.
+
+    ``epochs`` is the total: with ``resume=path`` (a file written by
+    ``dlcourse.checkpoint.Checkpoint``) the parameters, buffers, optimiser state, callback
+    states (schedules), random generators and history are restored first and training
+    continues from the checkpoint's epoch up to ``epochs``, exactly as if never stopped.
+    Callbacks with a ``bind(run)`` method receive the :class:`dlcourse.checkpoint.Run` before
+    the first epoch; those with ``runs_last = True`` (checkpoints) run after the others.
     """
     epochs = _check_positive_int(epochs, "epochs")
     batch_size = _check_positive_int(batch_size, "batch_size")
@@ -116,14 +145,23 @@ def fit_loop(
     params = model.parameters()
     history = History()
     callbacks = tuple(callbacks)
+    callbacks = tuple(c for c in callbacks if not getattr(c, "runs_last", False)) + tuple(
+        c for c in callbacks if getattr(c, "runs_last", False)
+    )
+    run = Run(model, optimizer, rng, callbacks, history)
+    done = load_checkpoint(resume, run) if resume is not None else 0
     for cb in callbacks:
+        if hasattr(cb, "bind"):
+            cb.bind(run)
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin(model, history)
-    bar = _progress_bar(epochs, progress)
+    bar = _progress_bar(epochs, progress, initial=min(done, epochs))
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(done + 1, epochs + 1):
             start = time.perf_counter()
             order = rng.permutation(m)
+            if is_torch(X):  # one copy of the epoch's order to the device, not one per batch
+                order = to_backend(order, X.device)
             with np.errstate(over="ignore", invalid="ignore"):
                 for k in range(0, m, batch_size):
                     idx = order[k : k + batch_size]
@@ -133,7 +171,9 @@ def fit_loop(
             diverged = (
                 not math.isfinite(cost)
                 if track_train
-                else not all(np.isfinite(p).all() for p in params)
+                else not all(
+                    bool((p.isfinite() if is_torch(p) else np.isfinite(p)).all()) for p in params
+                )
             )
             if diverged:
                 raise FloatingPointError(
@@ -154,7 +194,8 @@ def fit_loop(
             if bar is not None:
                 shown = {"cost": f"{cost:.4g}", "acc": f"{acc:.3f}"}
                 if validation is not None:
-                    shown.update(val_acc=f"{val_acc:.3f}")
+                    shown.update(val_cost=f"{val_cost:.4g}", val_acc=f"{val_acc:.3f}")
+                shown.update(lr=f"{lr:.3g}")
                 bar.set_postfix(shown, refresh=False)
                 bar.update(1)
             stop = False

@@ -300,8 +300,8 @@ def test_fit_argument_errors():
         net.fit(X, Y, epochs=1, batch_size=0, lr=0.1)
     with pytest.raises(ValueError, match="X_val has 3 features"):
         net.fit(X, Y, epochs=1, batch_size=2, lr=0.1, validation=(np.zeros((2, 3)), Y[:2]))
-    with pytest.raises(NotImplementedError, match="torch"):
-        Network([2, 2], device="cuda")
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        Network([2, 2], device="tpu")
 
 
 def test_divergence_raises_floating_point_error():

@@ -1,0 +1,372 @@
+"""Bridge to idiomatic PyTorch: a ``Network`` as an ``nn.Sequential`` and back, and training
+with a ``DataLoader``, ``torch.optim``, mixed precision and (optionally) ``torch.compile``.
+
+``to_module(net)`` builds ``Linear(n_{l-1}, n_l)`` followed by the activation module for every
+layer ``l = 1..L``; ``Linear`` stores ``weight`` with shape ``(n_l, n_{l-1})`` and computes
+``Z = A W^T + b``, exactly the book's row form, so the weights are copied unchanged. The
+output activation (sigmoid, softmax, identity) is the last module, so the module's output is
+``A^L`` and :func:`network_cost` applied to it is the Network's cost: autograd through it gives
+the gradients of BP1–BP4 (for softmax + cross-entropy, autograd differentiates the softmax
+and the log and arrives at ``A^L − Y``, the closed form of BP1).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from dlcourse.backend import get_device, to_numpy
+from dlcourse.network import OUTPUTS, Network
+from dlcourse.train import History, _check_positive_int, _progress_bar
+
+LOG_CLAMP = -100.0  # clamp of ln a in the cross-entropies, like torch's binary_cross_entropy
+
+
+class GeluApprox(nn.Module):
+    """gelu_approx(z) = z σ(1.702 z), elementwise."""
+
+    def forward(self, z):
+        return z * torch.sigmoid(1.702 * z)
+
+
+class Step(nn.Module):
+    """Heaviside step: 1 for z > 0, 0 for z ≤ 0; its gradient is 0 everywhere."""
+
+    def forward(self, z):
+        return (z > 0).to(z.dtype) + 0.0 * z  # the 0·z term keeps the graph (gradient 0)
+
+
+# Registry name -> a factory of the matching module. Softplus uses threshold 40 (not torch's
+# 20), beyond which log(1 + e^z) = z to float64 precision, so it equals the registry's formula.
+MODULES = {
+    "identity": nn.Identity,
+    "step": Step,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.01),
+    "elu": lambda: nn.ELU(1.0),
+    "gelu": nn.GELU,
+    "gelu_approx": GeluApprox,
+    "silu": nn.SiLU,
+    "swish": nn.SiLU,
+    "softplus": lambda: nn.Softplus(threshold=40.0),
+    "softmax": lambda: nn.Softmax(dim=-1),
+}
+
+
+def _module_name(module: nn.Module) -> str | None:
+    """The registry name of an activation module, or None if it is not one we know."""
+    if isinstance(module, nn.LeakyReLU) and module.negative_slope != 0.01:
+        return None
+    if isinstance(module, nn.ELU) and module.alpha != 1.0:
+        return None
+    if isinstance(module, nn.GELU) and module.approximate != "none":
+        return None
+    if isinstance(module, nn.Softmax) and module.dim not in (-1, 1):
+        return None
+    for name, factory in MODULES.items():
+        if name != "swish" and type(module) is type(factory()):
+            return name
+    return None
+
+
+def to_module(net: Network, device=None) -> nn.Sequential:
+    """``net`` as ``nn.Sequential(Linear, g, Linear, g, ..., Linear, output)`` with identical
+    weights (copies), in the network's dtype, on ``device`` (default: the network's device,
+    CPU for a NumPy network)."""
+    if not isinstance(net, Network):
+        raise TypeError(f"to_module expects a dlcourse Network; got {type(net).__name__}")
+    device = get_device(device) if device is not None else (net.device or torch.device("cpu"))
+    dtype = getattr(torch, np.dtype(net.dtype).name)
+    layers: list[nn.Module] = []
+    L = len(net.weights)
+    for l in range(1, L + 1):
+        n_l, n_prev = net.sizes[l], net.sizes[l - 1]
+        linear = nn.Linear(n_prev, n_l, device=device, dtype=dtype)
+        with torch.no_grad():
+            linear.weight.copy_(torch.as_tensor(to_numpy(net.weights[l - 1])))
+            linear.bias.copy_(torch.as_tensor(to_numpy(net.biases[l - 1])))
+        g = net.output if l == L else net.activation
+        if g.name not in MODULES:
+            raise ValueError(f"activation {g.name!r} has no torch module; known: {list(MODULES)}")
+        layers += [linear, MODULES[g.name]()]
+    return nn.Sequential(*layers)
+
+
+def from_module(module: nn.Module, cost=None, dtype=None, device=None, seed=None) -> Network:
+    """The ``Network`` with the weights of ``module``: an ``nn.Sequential`` of ``Linear``
+    layers (with bias), each followed by one activation module of :data:`MODULES` (none after
+    the last ``Linear`` means identity). Hidden activations must all be the same.
+
+    ``cost`` defaults to ``"cross_entropy"`` for a softmax output, else ``"quadratic"``;
+    ``dtype`` to the module's; ``device`` to None (NumPy). A DDP/compiled wrapper is unwrapped.
+    """
+    module = getattr(module, "module", module)  # DistributedDataParallel
+    module = getattr(module, "_orig_mod", module)  # torch.compile
+    if not isinstance(module, nn.Sequential):
+        raise TypeError(f"from_module expects an nn.Sequential; got {type(module).__name__}")
+    linears, activations = [], []  # activations[i]: the module after linears[i], or None
+    for i, child in enumerate(module):
+        if isinstance(child, nn.Linear):
+            if child.bias is None:
+                raise ValueError(f"layer {i} is a Linear without bias; Network layers have b^l")
+            linears.append(child)
+            activations.append(None)
+        elif not isinstance(child, nn.Identity):
+            name = _module_name(child)
+            if name is None:
+                raise ValueError(f"module {i} ({child!r}) is not one of {list(MODULES)}")
+            if not linears or activations[-1] is not None:
+                raise ValueError(f"module {i} ({child!r}) does not follow a Linear layer")
+            activations[-1] = name
+    activations = [a or "identity" for a in activations]
+    if not linears:
+        raise ValueError("the module has no Linear layer")
+    sizes = [linears[0].in_features] + [lin.out_features for lin in linears]
+    for prev, lin in zip(linears, linears[1:]):
+        if lin.in_features != prev.out_features:
+            raise ValueError(f"Linear layers do not chain: {prev} then {lin}")
+    hidden = set(activations[:-1]) or {"sigmoid"}
+    if len(hidden) > 1:
+        raise ValueError(f"a Network has one hidden activation; the module mixes {hidden}")
+    output = activations[-1]
+    if output not in OUTPUTS:
+        raise ValueError(f"output activation must be one of {OUTPUTS}; the module ends in {output}")
+    if cost is None:
+        cost = "cross_entropy" if output == "softmax" else "quadratic"
+    if dtype is None:
+        dtype = str(linears[0].weight.dtype).removeprefix("torch.")
+    net = Network(sizes, hidden.pop(), output, cost, "constant", dtype, device, seed)
+    for l, lin in enumerate(linears, start=1):
+        net.weights[l - 1] = net._cast(to_numpy(lin.weight))
+        net.biases[l - 1] = net._cast(to_numpy(lin.bias))
+    return net
+
+
+def network_cost(name: str):
+    """The Network cost ``name`` as a torch function ``(A, Y) -> scalar``: the mean over the
+    rows of the per-example cost (quadratic ½‖a − y‖², binary or categorical cross-entropy)."""
+    costs = {
+        "quadratic": lambda a, y: 0.5 * ((a - y) ** 2).sum() / a.shape[0],
+        "binary_cross_entropy": lambda a, y: (
+            -(y * a.log().clamp(min=LOG_CLAMP) + (1 - y) * (1 - a).log().clamp(min=LOG_CLAMP)).sum()
+            / a.shape[0]
+        ),
+        "cross_entropy": lambda a, y: -(y * a.log().clamp(min=LOG_CLAMP)).sum() / a.shape[0],
+    }
+    if name not in costs:
+        raise ValueError(f"unknown cost {name!r}; expected one of {sorted(costs)}")
+    return costs[name]
+
+
+def _labels(A):
+    return (A[:, 0] > 0.5).long() if A.shape[1] == 1 else A.argmax(dim=1)
+
+
+def _targets(Y, n_out: int, one_hot: bool, device, dtype):
+    """Targets as a tensor on ``device``: integer labels become one-hot rows when the cost
+    is a Network cost (``one_hot``)."""
+    Y = torch.as_tensor(np.asarray(Y) if not isinstance(Y, torch.Tensor) else Y, device=device)
+    if one_hot and Y.ndim == 1 and not Y.dtype.is_floating_point:
+        Y = nn.functional.one_hot(Y.long(), n_out) if n_out > 1 else Y[:, None]
+    return Y.to(dtype) if (one_hot or Y.dtype.is_floating_point) else Y
+
+
+_AMP = {False: None, None: None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def fit_torch(
+    module: nn.Module,
+    X,
+    Y,
+    epochs: int,
+    batch_size: int,
+    lr: float | None = None,
+    optimizer=None,
+    cost="quadratic",
+    device=None,
+    amp=False,
+    compile: bool = False,
+    validation=None,
+    callbacks=(),
+    progress: bool = True,
+    seed: int | None = None,
+) -> History:
+    """Train ``module`` the idiomatic PyTorch way; return a ``dlcourse.train.History``.
+
+    ``X`` (m, n_0) and ``Y`` ((m, n_L) targets or (m,) labels) may be NumPy or tensors; they
+    are moved to ``device`` (default: the module's) once, and a ``DataLoader`` over a
+    ``TensorDataset`` serves shuffled mini-batches (order drawn from a generator seeded by
+    ``seed``; whole batches are gathered at once through a ``BatchSampler``). ``cost`` is a
+    Network cost name (labels are one-hot encoded) or a callable ``(output, target) ->
+    scalar`` such as ``nn.CrossEntropyLoss()``. ``optimizer``: a ``torch.optim`` optimiser,
+    or a factory ``params -> optimiser``; default ``torch.optim.SGD(lr=lr)``. ``amp``:
+    ``"bf16"`` or ``"fp16"`` runs the forward pass under ``torch.autocast`` (fp16 with a
+    gradient scaler; fp16 needs CUDA). ``compile=True`` trains ``torch.compile(module)``.
+    Callbacks and history are those of :func:`dlcourse.train.fit_loop` (the model passed to
+    callbacks is ``module``).
+    """
+    epochs = _check_positive_int(epochs, "epochs")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    if amp not in _AMP:
+        raise ValueError(f"amp must be False, 'bf16' or 'fp16'; got {amp!r}")
+    first = next(module.parameters(), None)
+    if first is None:
+        raise ValueError("the module has no parameters to train")
+    device = get_device(device) if device is not None else first.device
+    if amp == "fp16" and device.type != "cuda":
+        raise ValueError(f"amp='fp16' needs a CUDA device; got {device} (use amp='bf16')")
+    module.to(device)
+    dtype = first.dtype
+    n_out = [m for m in module.modules() if isinstance(m, nn.Linear)][-1].out_features
+    cost_fn = network_cost(cost) if isinstance(cost, str) else cost
+    X = torch.as_tensor(to_numpy(X) if not isinstance(X, torch.Tensor) else X)
+    X, Y = X.to(device, dtype), _targets(Y, n_out, isinstance(cost, str), device, dtype)
+    if validation is not None:
+        X_val, Y_val = validation
+        X_val = torch.as_tensor(to_numpy(X_val)).to(device, dtype)
+        validation = (X_val, _targets(Y_val, n_out, isinstance(cost, str), device, dtype))
+    if optimizer is None:
+        if lr is None:
+            raise ValueError("fit_torch needs a learning rate lr= when no optimizer is given")
+        optimizer = torch.optim.SGD(module.parameters(), lr=lr)
+    elif not isinstance(optimizer, torch.optim.Optimizer):
+        optimizer = optimizer(module.parameters())
+    elif lr is not None:
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+    generator = torch.Generator().manual_seed(seed if seed is not None else 0)
+    dataset = torch.utils.data.TensorDataset(X, Y)
+    sampler = torch.utils.data.BatchSampler(
+        torch.utils.data.RandomSampler(dataset, generator=generator), batch_size, drop_last=False
+    )
+    loader = torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None)
+    model = torch.compile(module) if compile else module
+    scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
+
+    def evaluate(Xe, Ye):
+        model.eval()
+        with torch.no_grad(), torch.autocast(device.type, _AMP[amp], enabled=bool(amp)):
+            A = model(Xe).to(dtype)
+        model.train()
+        truth = _labels(Ye) if Ye.ndim == 2 else Ye
+        correct = int((_labels(A) == truth).sum())
+        return float(cost_fn(A, Ye)), correct / max(A.shape[0], 1)
+
+    history = History()
+    callbacks = tuple(callbacks)
+    for cb in callbacks:
+        if hasattr(cb, "on_train_begin"):
+            cb.on_train_begin(module, history)
+    bar = _progress_bar(epochs, progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            for xb, yb in loader:
+                optimizer.zero_grad(set_to_none=True)
+                with torch.autocast(device.type, _AMP[amp], enabled=bool(amp)):
+                    out = model(xb)
+                loss = cost_fn(out.to(dtype), yb)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            cost_value, acc = evaluate(X, Y)
+            lr_now = float(optimizer.param_groups[0]["lr"])
+            if not math.isfinite(cost_value):
+                raise FloatingPointError(
+                    f"training diverged in epoch {epoch}: the cost became {cost_value} "
+                    f"(lr={lr_now:g}); try a smaller learning rate lr"
+                )
+            val = evaluate(*validation) if validation is not None else (math.nan, math.nan)
+            for key, value in zip(
+                ("epoch", "train_cost", "train_accuracy", "val_cost", "val_accuracy", "lr"),
+                (epoch, cost_value, acc, *val, lr_now),
+            ):
+                getattr(history, key).append(value)
+            history.time.append(time.perf_counter() - start)
+            if bar is not None:
+                bar.set_postfix({"cost": f"{cost_value:.4g}", "acc": f"{acc:.3f}"}, refresh=False)
+                bar.update(1)
+            stops = [
+                cb.on_epoch_end(module, epoch, history)
+                for cb in callbacks
+                if hasattr(cb, "on_epoch_end")
+            ]
+            if any(stops):
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    for cb in callbacks:
+        if hasattr(cb, "on_train_end"):
+            cb.on_train_end(module, history)
+    return history
+
+
+TORCH_OPTIMIZERS = {
+    "sgd": "SGD",
+    "adagrad": "Adagrad",
+    "rmsprop": "RMSprop",
+    "adam": "Adam",
+    "adamw": "AdamW",
+}
+
+
+def fit_network(
+    net: Network,
+    X,
+    y,
+    epochs: int,
+    batch_size: int,
+    optimizer: str = "sgd",
+    lr: float = 0.1,
+    momentum: float = 0.0,
+    l2: float = 0.0,
+    device=None,
+    **options,
+) -> History:
+    """Train ``net`` the idiomatic PyTorch way and copy the trained weights back into it.
+
+    ``to_module(net)`` is trained by :func:`fit_torch` with ``torch.optim.<optimizer>``
+    (a name of :data:`TORCH_OPTIMIZERS`); Nielsen's L2 term ``l2/(2n) Σ‖W‖²`` becomes
+    ``weight_decay = l2 / n`` on the weights only (the same gradient). ``device`` defaults to
+    the network's (CPU for a NumPy network). ``options`` go to :func:`fit_torch`
+    (``validation``, ``callbacks``, ``progress``, ``seed``, ``amp``, ``compile``).
+    """
+    if optimizer not in TORCH_OPTIMIZERS:
+        raise ValueError(
+            f"unknown optimizer {optimizer!r}; expected one of {list(TORCH_OPTIMIZERS)}"
+        )
+    module = to_module(net, device)
+    m = len(X)
+    linears = [layer for layer in module if isinstance(layer, nn.Linear)]
+    groups = [
+        {"params": [lin.weight for lin in linears], "weight_decay": l2 / m},
+        {"params": [lin.bias for lin in linears], "weight_decay": 0.0},
+    ]
+    extra = {"momentum": momentum} if momentum else {}
+    opt = getattr(torch.optim, TORCH_OPTIMIZERS[optimizer])(groups, lr=lr, **extra)
+    history = fit_torch(module, X, y, epochs, batch_size, optimizer=opt,
+                        cost=net.cost_fn.name, **options)  # fmt: skip
+    trained = from_module(module, cost=net.cost_fn, dtype=np.dtype(net.dtype).name)
+    for l in range(len(net.weights)):
+        net.weights[l] = net._cast(trained.weights[l])
+        net.biases[l] = net._cast(trained.biases[l])
+    net.l2, net.n_train = float(l2), m
+    return history
+
+
+__all__ = [
+    "MODULES",
+    "TORCH_OPTIMIZERS",
+    "fit_network",
+    "fit_torch",
+    "from_module",
+    "network_cost",
+    "to_module",
+]
