@@ -8,6 +8,7 @@ from dlcourse import (  # noqa: E402, F401
     data,
     gradcheck,
     init,
+    layers,
     losses,
     metrics,
     optim,

@@ -35,8 +35,11 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
 
 # --- train -----------------------------------------------------------------------------
 def _add_train(sub: argparse._SubParsersAction) -> None:
+    from dlcourse import train_cli
+
     p = sub.add_parser("train", help="train a network from the command line")
-    p.set_defaults(func=lambda args: _not_yet("train"))
+    train_cli.add_arguments(p)
+    p.set_defaults(func=train_cli.run)
 
 
 # --- release ---------------------------------------------------------------------------

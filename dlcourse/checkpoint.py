@@ -1,0 +1,245 @@
+"""Training checkpoints: one ``.npz`` file (no pickle) written atomically, and exact resume.
+
+A checkpoint holds everything that decides the rest of a training run:
+
+- ``param.<i>`` / ``buffer.<i>``: ``model.parameters()`` and ``model.buffers()`` (if any);
+- ``optimizer.<key>``: ``optimizer.state_dict()`` (moments, step counts, lr);
+- ``callback.<j>.<key>``: ``state_dict()`` of the j-th callback that has one (schedules);
+  resuming needs the same such callbacks in the same order (others may differ);
+- ``history.<field>``: the History so far;
+- ``metadata``: JSON with the epoch, class names and the states of the random generators
+  (the shuffling generator and, e.g., dropout generators).
+
+Loading it into the same model, optimiser and callbacks in a fresh process and training on
+gives the same numbers, bit for bit, as never stopping. Files are written to a temporary file
+in the target folder and moved into place with ``os.replace``, so a crash mid-write leaves the
+previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = "dlcourse.checkpoint"
+
+
+def atomic_savez(path, arrays: dict[str, Any]) -> Path:
+    """Write ``arrays`` to ``path`` with ``np.savez`` via a temporary file + ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_npz(path, what: str = "checkpoint") -> dict[str, np.ndarray]:
+    """All arrays of an ``.npz`` file (no pickle); a broken file raises ValueError naming it."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path}: not a readable {what} ({type(err).__name__}: {err})") from None
+
+
+@dataclass
+class Run:
+    """What a training loop is made of; checkpoint callbacks receive it through ``bind``."""
+
+    model: Any
+    optimizer: Any
+    rng: np.random.Generator
+    callbacks: tuple
+    history: Any
+
+    def generators(self) -> list[np.random.Generator]:
+        """The shuffling generator, then the model's own (dropout), without repeats."""
+        found = [self.rng]
+        for g in getattr(self.model, "generators", list)():
+            if all(g is not h for h in found):
+                found.append(g)
+        return found
+
+
+def _buffers(model) -> list:
+    return list(getattr(model, "buffers", list)())
+
+
+def _stateful(callbacks) -> list:
+    """The callbacks whose state is saved (those with ``state_dict``/``load_state_dict``)."""
+    return [cb for cb in callbacks if hasattr(cb, "state_dict") and hasattr(cb, "load_state_dict")]
+
+
+def _numpy(value):
+    if hasattr(value, "detach"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def save_checkpoint(path, run: Run, epoch: int) -> Path:
+    """Write the state of ``run`` after ``epoch`` completed epochs to ``path``; return it."""
+    arrays: dict[str, Any] = {}
+    for i, p in enumerate(run.model.parameters()):
+        arrays[f"param.{i}"] = _numpy(p)
+    for i, b in enumerate(_buffers(run.model)):
+        arrays[f"buffer.{i}"] = _numpy(b)
+    opt_state = run.optimizer.state_dict() if hasattr(run.optimizer, "state_dict") else {}
+    opt_state = opt_state or {"lr": getattr(run.optimizer, "lr", np.nan)}
+    for key, value in opt_state.items():
+        arrays[f"optimizer.{key}"] = _numpy(value)
+    for j, cb in enumerate(_stateful(run.callbacks)):
+        for key, value in cb.state_dict().items():
+            arrays[f"callback.{j}.{key}"] = _numpy(value)
+    for f in fields(run.history):
+        arrays[f"history.{f.name}"] = np.asarray(getattr(run.history, f.name), dtype=np.float64)
+    meta = {
+        "format": FORMAT,
+        "version": 1,
+        "epoch": int(epoch),
+        "model": type(run.model).__name__,
+        "optimizer": type(run.optimizer).__name__,
+        "callbacks": [type(cb).__name__ for cb in _stateful(run.callbacks)],
+        "rng": [g.bit_generator.state for g in run.generators()],
+    }
+    arrays["metadata"] = np.array([json.dumps(meta)])
+    return atomic_savez(path, arrays)
+
+
+def _expect(path, condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(f"{path}: cannot resume from this checkpoint: {message}")
+
+
+def load_checkpoint(path, run: Run) -> int:
+    """Restore ``run`` (in place) from a file written by :func:`save_checkpoint`.
+
+    Returns the number of epochs the checkpoint had completed. Everything is checked before
+    anything is changed: a corrupt file or one from a different model, optimiser or set of
+    callbacks raises ``ValueError`` naming the file and the mismatch (and leaves it alone).
+    """
+    data = read_npz(path)
+    try:
+        meta = json.loads(str(data.pop("metadata")[0]))
+        _expect(path, meta.get("format") == FORMAT, f"metadata says {meta.get('format')!r}")
+        epoch = int(meta["epoch"])
+    except (KeyError, IndexError, TypeError, ValueError, json.JSONDecodeError) as err:
+        if isinstance(err, ValueError) and str(path) in str(err):
+            raise
+        raise ValueError(f"{path}: not a {FORMAT} file ({type(err).__name__}: {err})") from None
+
+    def group(prefix: str) -> dict[str, np.ndarray]:
+        return {k[len(prefix) :]: v for k, v in data.items() if k.startswith(prefix)}
+
+    for kind, current in (("param", run.model.parameters()), ("buffer", _buffers(run.model))):
+        saved = group(f"{kind}.")
+        _expect(path, len(saved) == len(current),
+                f"it holds {len(saved)} {kind} arrays; the model has {len(current)}")  # fmt: skip
+        for i, p in enumerate(current):
+            got = saved.get(str(i))
+            _expect(path, got is not None and got.shape == tuple(p.shape),
+                    f"{kind} {i} has shape {None if got is None else got.shape}; "
+                    f"the model's has {tuple(p.shape)}")  # fmt: skip
+    for name in ("optimizer", "model"):
+        want = type(getattr(run, name)).__name__
+        _expect(path, meta.get(name) == want,
+                f"it was written for {name} {meta.get(name)!r}; got {want!r}")  # fmt: skip
+    stateful = _stateful(run.callbacks)
+    names = [type(cb).__name__ for cb in stateful]
+    _expect(path, meta.get("callbacks") == names,
+            f"it holds the states of callbacks {meta.get('callbacks')}; got {names}")  # fmt: skip
+    generators = run.generators()
+    _expect(path, len(meta.get("rng", ())) == len(generators),
+            f"it holds {len(meta.get('rng', ()))} random generator states; "
+            f"training uses {len(generators)}")  # fmt: skip
+
+    # everything matches: restore in place
+    xp_assign(run.model.parameters(), group("param."))
+    xp_assign(_buffers(run.model), group("buffer."))
+    if hasattr(run.optimizer, "load_state_dict"):
+        run.optimizer.load_state_dict(group("optimizer."))
+    elif hasattr(run.optimizer, "lr"):
+        run.optimizer.lr = float(data["optimizer.lr"])
+    for j, cb in enumerate(stateful):
+        cb.load_state_dict(group(f"callback.{j}."))
+    for g, state in zip(generators, meta["rng"]):
+        g.bit_generator.state = state
+    for f in fields(run.history):
+        values = data.get(f"history.{f.name}", np.zeros(0)).tolist()
+        getattr(run.history, f.name)[:] = [int(v) for v in values] if f.name == "epoch" else values
+    return epoch
+
+
+def xp_assign(targets, saved: dict[str, np.ndarray]) -> None:
+    """Copy ``saved[str(i)]`` into ``targets[i]`` in place (NumPy arrays or torch tensors)."""
+    for i, p in enumerate(targets):
+        value = saved[str(i)]
+        if isinstance(p, np.ndarray):
+            p[...] = value
+        else:  # a torch tensor
+            import torch
+
+            with torch.no_grad():
+                p.copy_(torch.as_tensor(value, dtype=p.dtype, device=p.device))
+
+
+class Checkpoint:
+    """Training-loop callback: save a checkpoint every ``every`` epochs (and at the end).
+
+    ``path`` is the file written (replaced atomically each time); it may contain
+    ``{epoch}``, e.g. ``"ckpt-{epoch:03d}.npz"``, to keep one file per save. The loop calls
+    checkpoints after all other callbacks of the epoch (so a schedule has already stepped).
+    With ``at_end=True`` the last epoch is saved too, even when it is not a multiple of
+    ``every`` (for example after early stopping). ``saved`` lists the paths written.
+    """
+
+    runs_last = True
+
+    def __init__(self, path, every: int = 1, at_end: bool = True):
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"every must be a positive integer; got {every!r}")
+        self.path, self.every, self.at_end = str(path), int(every), bool(at_end)
+        self.saved: list[Path] = []
+        self._run: Run | None = None
+        self._last: int | None = None
+
+    def bind(self, run: Run) -> None:
+        """Called by the training loop before the first epoch."""
+        self._run = run
+
+    def _save(self, epoch: int) -> None:
+        if self._run is None:
+            raise RuntimeError("Checkpoint must be used as a callback of dlcourse.train.fit_loop")
+        path = Path(self.path.format(epoch=epoch))
+        self.saved.append(save_checkpoint(path, self._run, epoch))
+        self._last = epoch
+
+    def on_epoch_end(self, model, epoch: int, history) -> bool:
+        if epoch % self.every == 0:
+            self._save(epoch)
+        return False
+
+    def on_train_end(self, model, history) -> None:
+        if self.at_end and history.epoch and history.epoch[-1] != self._last:
+            self._save(history.epoch[-1])
+
+
+__all__ = ["Checkpoint", "Run", "save_checkpoint", "load_checkpoint", "atomic_savez", "read_npz"]

@@ -1,0 +1,96 @@
+"""``dlcourse train``: a tiny run, checkpoint and resume, --help, and clear errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dlcourse.cli import build_parser, main
+
+TINY = ["train", "--data", "digits", "--sizes", "64,16,10", "--epochs", "2", "--batch-size", "32",
+        "--lr", "0.01"]  # fmt: skip
+
+
+def accuracy(text: str) -> float:
+    found = re.search(r"test accuracy: ([\d.]+) % \((\d+)/359\)", text)
+    assert found, text
+    return float(found.group(1))
+
+
+def test_tiny_run_prints_epochs_and_accuracy(capsys):
+    assert main(TINY) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1/2" in out and "epoch 2/2" in out  # not a terminal: one line per epoch
+    assert 50 < accuracy(out) <= 100
+
+
+def test_no_progress_prints_only_the_result(capsys):
+    assert main([*TINY, "--no-progress", "--optimizer", "sgd", "--lr", "0.1",
+                 "--momentum", "0.9", "--schedule", "cosine", "--l2", "0.1"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "epoch 1/2" not in out
+    accuracy(out)
+
+
+def test_checkpoint_and_resume_match_a_straight_run(tmp_path, capsys):
+    assert main([*TINY, "--epochs", "3", "--no-progress"]) == 0
+    straight = accuracy(capsys.readouterr().out)
+    assert main([*TINY, "--epochs", "2", "--checkpoint", str(tmp_path), "--no-progress"]) == 0
+    capsys.readouterr()
+    ckpt = tmp_path / "checkpoint.npz"
+    assert ckpt.is_file()
+    assert main([*TINY, "--epochs", "3", "--resume", str(ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert "epoch 3/3" in out and "epoch 2/3" not in out  # continues after epoch 2
+    assert accuracy(out) == straight
+
+
+def test_help_documents_every_flag(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    parser = build_parser()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    for action in train._actions:
+        for flag in action.option_strings:
+            assert flag in text
+        assert action.help, f"{action.option_strings} has no help text"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--sizes", "64,ten,10"], "comma-separated integers"),
+        (["--optimizer", "adamm"], "invalid choice"),
+        (["--epochs", "many"], "invalid int"),
+    ],
+)
+def test_bad_flags_are_rejected_by_the_parser(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", *argv])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--sizes", "63,10"], "must start with 64 and end with 10"),
+        (["--epochs", "0"], "--epochs must be a positive integer"),
+        (["--resume", "no/such/file.npz"], "no checkpoint file"),
+        (["--momentum", "0.9"], "--momentum applies to sgd and rmsprop"),
+    ],
+)
+def test_bad_settings_give_a_clear_error(argv, message, capsys):
+    assert main([*TINY, *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_corrupt_resume_file(tmp_path, capsys):
+    bad = tmp_path / "checkpoint.npz"
+    bad.write_bytes(b"junk")
+    assert main([*TINY, "--resume", str(bad)]) == 2
+    assert str(bad) in capsys.readouterr().err
+    assert bad.read_bytes() == b"junk"
