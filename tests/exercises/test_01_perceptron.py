@@ -66,7 +66,11 @@ def test_perceptron_output_single(student):
     assert np.ndim(out) == 0, "for one example x of shape (n,) return a single 0 or 1"
     assert int(out) == 1, "output must be 1 when w·x + b > 0"
     out = call(student, "perceptron_output", w, b, np.array([0.0, 1.0, 0.0]))  # z = -1.25
-    assert int(out) == 0, "output must be 0 when w·x + b < 0 (did you forget the bias?)"
+    assert int(out) == 0, "output must be 0 when w·x + b < 0"
+    out = call(student, "perceptron_output", w, b, np.array([0.0, 0.0, 0.1]))  # z = 0.2 - 0.25
+    assert int(out) == 0, (
+        "output must be 0 when w·x = 0.2 and b = -0.25: did you forget to add the bias b to w·x?"
+    )
     out = call(student, "perceptron_output", w, -0.5, np.array([1.0, 0.0, 0.0]))  # z = 0
     assert int(out) == 0, "a weighted input of exactly 0 must give 0: the test is z > 0, not z >= 0"
 
@@ -136,7 +140,12 @@ def test_train_learns_and(student):
     w, b, mistakes = unpack_training(call(student, "train_perceptron", X, y, 50))
     w_ref, b_ref, mistakes_ref = oracle(X, y, 50)
     assert mistakes and mistakes[-1] == 0, (
-        "on the AND gate training must stop after the first epoch without mistakes"
+        "training on the AND gate, which a line separates, never reached an epoch without "
+        "mistakes: check the update rule (the last count must be 0 when training converges)"
+    )
+    assert 0 not in mistakes[:-1], (
+        "training went on after an epoch without mistakes: stop right after the first epoch "
+        "with 0 mistakes"
     )
     assert mistakes == mistakes_ref, (
         f"mistakes per epoch are {mistakes}, expected {mistakes_ref}: start from w = 0, b = 0, "
@@ -196,6 +205,9 @@ def test_train_random_separable(student):
             call(student, "train_perceptron", X.copy(), y.copy(), 200, lr, public=False)
         )
         w_ref, b_ref, mistakes_ref = oracle(X, y, 200, lr)
+        assert 0 not in mistakes[:-1], (
+            "training went on after an epoch without mistakes on random separable data"
+        )
         assert mistakes == mistakes_ref, (
             "the mistakes per epoch differ from the perceptron rule on random separable data"
         )

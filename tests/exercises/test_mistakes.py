@@ -31,6 +31,7 @@ MISTAKES = sorted((HERE / "mistakes").glob("[0-9][0-9]_*.py"))
 
 # exercise -> (public points, hidden points), as stated in each solution notebook's introduction
 EXPECTED_POINTS = {
+    "01": (6, 5),
     "02": (6, 5),
     "03": (6, 6),
     "04": (5, 5),
