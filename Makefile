@@ -54,7 +54,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab book/
 
 bench: $(STAMP)
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	$(BIN)/dlcourse bench
 
 release: $(STAMP)
 	$(BIN)/dlcourse release

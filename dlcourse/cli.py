@@ -108,13 +108,29 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
 
 # --- bench -----------------------------------------------------------------------------
 def _add_bench(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="run the benchmark scripts and print their tables")
-    p.set_defaults(func=lambda args: _not_yet("bench"))
+    p = sub.add_parser(
+        "bench",
+        help="run the benchmark scripts and print their tables",
+        description="Run benchmarks/bench_NAME.py of this checkout (all of them by default). "
+        "Arguments after -- go to every script, e.g. `dlcourse bench epoch -- --quick`.",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
+    p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
 
+    def run(args: argparse.Namespace) -> int:
+        from dlcourse import bench
 
-def _not_yet(name: str) -> int:
-    print(f"dlcourse {name}: not available in this version", file=sys.stderr)
-    return 2
+        try:
+            if args.list:
+                for name, path in bench.available(bench.find_benchmarks()).items():
+                    print(f"{name:12} {path}")
+                return 0
+            return bench.run(args.names, args.extra)
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"dlcourse bench: {exc}", file=sys.stderr)
+            return 2
+
+    p.set_defaults(func=run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,7 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:  # everything after -- is passed on untouched (dlcourse bench)
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
+    args.extra = extra
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

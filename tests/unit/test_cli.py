@@ -1,0 +1,64 @@
+"""The ``dlcourse`` command itself: help, version, and the ``bench`` subcommand."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from dlcourse import __version__, bench
+from dlcourse.cli import main
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"dlcourse {__version__}"
+
+
+def test_help_lists_every_subcommand(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    for name in ("train", "data", "release", "grade", "bench"):
+        assert name in out
+
+
+def test_console_script_runs_as_module():
+    out = subprocess.run(
+        [sys.executable, "-m", "dlcourse", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "usage: dlcourse" in out
+
+
+def _fake_checkout(tmp_path):
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    (folder / "bench_ok.py").write_text("import sys\nprint('table', sys.argv[1:])\n")
+    (folder / "bench_bad.py").write_text("raise SystemExit(3)\n")
+    return folder
+
+
+def test_bench_lists_and_runs_scripts(tmp_path, capfd, monkeypatch):
+    folder = _fake_checkout(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert set(bench.available(folder)) == {"ok", "bad"}
+    assert main(["bench", "--list"]) == 0
+    assert "ok" in capfd.readouterr().out
+    assert main(["bench", "ok", "--", "--quick"]) == 0
+    assert "table ['--quick']" in capfd.readouterr().out
+    assert main(["bench", "ok", "bad"]) == 3  # the first failure's status is returned
+
+
+def test_bench_unknown_name_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    _fake_checkout(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown benchmark 'nope'" in err and "bad, ok" in err
+
+
+def test_repository_benchmarks_are_found():
+    names = set(bench.available(bench.find_benchmarks()))
+    assert {"epoch", "gpu", "grading"} <= names
