@@ -9,26 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dlcourse.grading.testing import call
+
 EXERCISE = "06_backprop"
 
 LAYER_HINT = (
     "check the layer indices: δ^l needs W^{l+1} (weights[l]) and Z^l (zs[l - 1]); "
     "grad_W^l needs A^{l-1} (activations[l - 1])"
 )
-
-
-def call(student, name, *args, public=True, hint=""):
-    """Call the student's ``name(*args)``; turn a crash into feedback instead of a traceback."""
-    fn = getattr(student, name, None)
-    if fn is None:
-        pytest.fail(f"`{name}` is not defined: keep the function name used in the notebook")
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        pytest.fail(f"`{name}` is not implemented yet (it still raises NotImplementedError)")
-    except Exception as exc:  # student code may raise anything
-        detail = f": {str(exc)[:200]}" if public else ""
-        pytest.fail(f"`{name}` raised {type(exc).__name__}{detail}{hint}")
 
 
 def _sigmoid(z):

@@ -9,31 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dlcourse.grading.testing import arrays, call
+
 EXERCISE = "08_optimizers"
-
-
-def call(student, name, *args, public=True):
-    """Call the student's ``name(*args)``; turn a crash into feedback instead of a traceback."""
-    fn = getattr(student, name, None)
-    if fn is None:
-        pytest.fail(f"`{name}` is not defined: keep the function name used in the notebook")
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        pytest.fail(f"`{name}` is not implemented yet (it still raises NotImplementedError)")
-    except Exception as exc:  # student code may raise anything
-        detail = f": {str(exc)[:200]}" if public else ""
-        pytest.fail(f"`{name}` raised {type(exc).__name__}{detail}")
-
-
-def arrays(result, n, name):
-    try:
-        out = [np.asarray(r, dtype=float) for r in result]
-    except (TypeError, ValueError):
-        pytest.fail(f"`{name}` must return a tuple of {n} arrays")
-    if len(out) != n:
-        pytest.fail(f"`{name}` must return a tuple of {n} arrays")
-    return out
 
 
 def _momentum(w, g, v, lr, beta):

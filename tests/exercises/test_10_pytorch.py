@@ -9,23 +9,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dlcourse.grading.testing import call as _call
+
 pytest.importorskip("torch")
 
 EXERCISE = "10_pytorch"
 
 
 def call(student, name, *args, public=True):
-    """Call the student's ``name(*args)``; turn a crash into feedback instead of a traceback."""
-    fn = getattr(student, name, None)
-    if fn is None:
-        pytest.fail(f"`{name}` is not defined: keep the function name used in the notebook")
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        pytest.fail(f"`{name}` is not implemented yet (it still raises NotImplementedError)")
-    except Exception as exc:  # student code may raise anything
-        detail = f": {str(exc)[:200]}" if public else ""
-        pytest.fail(f"`{name}` raised {type(exc).__name__}{detail} (float64 everywhere?)")
+    """Call a student function; a crash hints at the usual cause (mixed dtypes)."""
+    return _call(student, name, *args, public=public, hint=" (float64 everywhere?)")
 
 
 def _network(rng, sizes):
