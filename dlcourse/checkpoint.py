@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse._validation import check_positive_int
+
 FORMAT = "dlcourse.checkpoint"
 
 
@@ -214,9 +216,8 @@ class Checkpoint:
     runs_last = True
 
     def __init__(self, path, every: int = 1, at_end: bool = True):
-        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
-            raise ValueError(f"every must be a positive integer; got {every!r}")
-        self.path, self.every, self.at_end = str(path), int(every), bool(at_end)
+        self.path, self.every = str(path), check_positive_int(every, "every")
+        self.at_end = bool(at_end)
         self.saved: list[Path] = []
         self._run: Run | None = None
         self._last: int | None = None

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse._validation import check_positive_int
 from dlcourse.activations import Activation as ActivationFn
 from dlcourse.activations import get_activation
 from dlcourse.init import get_initializer, init_bias
@@ -38,12 +39,6 @@ def _dtype(dtype) -> type:
     return DTYPES[name]
 
 
-def _width(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
-
-
 def _cached(layer: Layer, value):
     if value is None:
         raise RuntimeError(f"{type(layer).__name__}.backward called before forward")
@@ -51,7 +46,8 @@ def _cached(layer: Layer, value):
 
 
 class Layer:
-    """Base class. Leaf layers override ``params``/``grads``; containers list ``children``."""
+    """Base class. Layers with parameters override ``params``/``grads``; containers list
+    ``children``; a layer with neither (Activation, Dropout) has no parameters."""
 
     children: tuple[Layer, ...] = ()
 
@@ -101,7 +97,8 @@ class Linear(Layer):
     """
 
     def __init__(self, n_in, n_out, init="xavier_uniform", seed=None, rng=None, dtype="float64"):
-        self.n_in, self.n_out = _width(n_in, "n_in"), _width(n_out, "n_out")
+        self.n_in = check_positive_int(n_in, "n_in")
+        self.n_out = check_positive_int(n_out, "n_out")
         self.init, self.dtype = init, _dtype(dtype)
         rng = rng if rng is not None else np.random.default_rng(seed)
         initializer = get_initializer(init)
@@ -172,14 +169,6 @@ class Activation(Layer):
     def config(self):
         return {"type": "Activation", "name": self.name}
 
-    @property
-    def params(self):
-        return []
-
-    @property
-    def grads(self):
-        return []
-
 
 class Dropout(Layer):
     """Inverted dropout with probability ``p`` of zeroing a unit (see regularization.dropout).
@@ -207,14 +196,6 @@ class Dropout(Layer):
 
     def config(self):
         return {"type": "Dropout", "p": self.p}
-
-    @property
-    def params(self):
-        return []
-
-    @property
-    def grads(self):
-        return []
 
 
 class Sequential(Layer):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlcourse.backend import is_torch
+
 
 def _labels(y, name: str) -> np.ndarray:
     y = np.asarray(y)
@@ -21,6 +23,17 @@ def _labels(y, name: str) -> np.ndarray:
             raise ValueError(f"{name} must hold integer class labels; got dtype {y.dtype}")
         y = y.astype(np.int64)
     return y
+
+
+def output_labels(A):
+    """Class labels of output rows ``A`` of shape ``(m, k)``, shape ``(m,)`` (int64): argmax of
+    each row; with one output unit (k = 1), 1 where the output exceeds 0.5 and 0 elsewhere.
+    ``A`` may be a NumPy array or a torch tensor (the labels are of the same kind)."""
+    if is_torch(A):
+        return (A[:, 0] > 0.5).long() if A.shape[1] == 1 else A.argmax(dim=1)
+    if A.shape[1] == 1:
+        return (A[:, 0] > 0.5).astype(np.int64)
+    return np.argmax(A, axis=1)
 
 
 def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,6 @@ the other layers in reverse. Without a final Activation the output is the identi
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from dlcourse.activations import get_activation
 from dlcourse.checkpoint import atomic_savez, read_npz
 from dlcourse.layers import Activation, Layer, Sequential, from_config
 from dlcourse.losses import Cost, get_cost
+from dlcourse.metrics import output_labels
 
 FORMAT = "dlcourse.Model"
 _CHUNK = 2048  # rows per forward pass when evaluating a whole data set
@@ -129,17 +129,17 @@ class Model:
         for i in range(0, m, _CHUNK):
             A, Yc = self._forward(X[i : i + _CHUNK], False), Y[i : i + _CHUNK]
             total += float(self.cost_fn.fn(A, Yc)) * A.shape[0]
-            correct += int(np.count_nonzero(_labels(A) == _labels(Yc)))
+            correct += int(np.count_nonzero(output_labels(A) == output_labels(Yc)))
         return total / max(m, 1) + self._l2_term(m), correct / max(m, 1)
 
     def predict(self, X) -> np.ndarray:
         """Predicted classes, shape (m,): argmax of a^L (one output: a^L > 0.5)."""
-        return _labels(self.forward(X))
+        return output_labels(self.forward(X))
 
     def evaluate(self, X, y) -> float:
         """Accuracy in [0, 1] against labels (m,) or target rows (m, k)."""
         X, y = self._check_X(X), np.asarray(y)
-        truth = _labels(self._check_Y(y, X)) if y.ndim == 2 else y.reshape(-1)
+        truth = output_labels(self._check_Y(y, X)) if y.ndim == 2 else y.reshape(-1)
         pred = self.predict(X)
         if truth.shape != pred.shape:
             raise ValueError(f"y must hold {pred.shape[0]} labels; got shape {y.shape}")
@@ -174,7 +174,7 @@ class Model:
             callbacks=(), progress=True, resume=None):  # fmt: skip
         """Train through ``dlcourse.train.fit_loop``, exactly as ``Network.fit`` (same
         arguments, including ``resume=path``); return the History."""
-        from dlcourse.train import PlainSGD, fit_loop
+        from dlcourse.train import fit_loop, fit_setup
 
         X = self._check_X(X)
         Y = self._check_Y(Y, X)
@@ -183,16 +183,8 @@ class Model:
                 raise TypeError("validation must be a pair (X_val, Y_val)")
             X_val = self._check_X(validation[0], "X_val")
             validation = (X_val, self._check_Y(validation[1], X_val, "Y_val"))
-        if optimizer is None:
-            if lr is None:
-                raise ValueError("fit needs a learning rate lr= when no optimizer is given")
-            optimizer = PlainSGD(lr)
-        elif lr is not None:
-            optimizer.lr = lr
-        l2 = float(l2)
-        if not math.isfinite(l2) or l2 < 0:
-            raise ValueError(f"l2 must be a finite number >= 0; got {l2}")
-        self.l2, self.n_train = l2, X.shape[0]
+        optimizer, self.l2 = fit_setup(optimizer, lr, l2)
+        self.n_train = X.shape[0]
         return fit_loop(self, X, Y, epochs, batch_size, optimizer, validation=validation,
                         callbacks=callbacks, progress=progress, rng=self.rng,
                         resume=resume)  # fmt: skip
@@ -245,20 +237,6 @@ class _Identity(Layer):
 
     def config(self):  # pragma: no cover - never saved on its own
         return {"type": "Sequential", "layers": []}
-
-    @property
-    def params(self):
-        return []
-
-    @property
-    def grads(self):
-        return []
-
-
-def _labels(A: np.ndarray) -> np.ndarray:
-    if A.shape[1] == 1:
-        return (A[:, 0] > 0.5).astype(np.int64)
-    return np.argmax(A, axis=1)
 
 
 __all__ = ["Model"]

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from dlcourse.layers import Layer, _cached, _dtype, _width
+from dlcourse._validation import check_positive_int
+from dlcourse.layers import Layer, _cached, _dtype
 
 
 class BatchNorm1d(Layer):
@@ -28,7 +29,7 @@ class BatchNorm1d(Layer):
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, dtype="float64"):
-        self.num_features = _width(num_features, "num_features")
+        self.num_features = check_positive_int(num_features, "num_features")
         self.eps, self.momentum = float(eps), float(momentum)
         if not (math.isfinite(self.eps) and self.eps > 0):
             raise ValueError(f"eps must be a number > 0; got {eps!r}")

@@ -19,9 +19,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from dlcourse._validation import check_positive_int
 from dlcourse.backend import get_device, to_numpy
+from dlcourse.metrics import output_labels
 from dlcourse.network import OUTPUTS, Network
-from dlcourse.train import History, _check_positive_int, _progress_bar
+from dlcourse.train import (
+    History,
+    _progress_bar,
+    diverged,
+    epoch_end,
+    record_epoch,
+    train_end,
+)
 
 LOG_CLAMP = -100.0  # clamp of ln a in the cross-entropies, like torch's binary_cross_entropy
 
@@ -164,10 +173,6 @@ def network_cost(name: str):
     return costs[name]
 
 
-def _labels(A):
-    return (A[:, 0] > 0.5).long() if A.shape[1] == 1 else A.argmax(dim=1)
-
-
 def _targets(Y, n_out: int, one_hot: bool, device, dtype):
     """Targets as a tensor on ``device``: integer labels become one-hot rows when the cost
     is a Network cost (``one_hot``)."""
@@ -211,8 +216,8 @@ def fit_torch(
     Callbacks and history are those of :func:`dlcourse.train.fit_loop` (the model passed to
     callbacks is ``module``).
     """
-    epochs = _check_positive_int(epochs, "epochs")
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if amp not in _AMP:
         raise ValueError(f"amp must be False, 'bf16' or 'fp16'; got {amp!r}")
     first = next(module.parameters(), None)
@@ -254,8 +259,8 @@ def fit_torch(
         with torch.no_grad(), torch.autocast(device.type, _AMP[amp], enabled=bool(amp)):
             A = model(Xe).to(dtype)
         model.train()
-        truth = _labels(Ye) if Ye.ndim == 2 else Ye
-        correct = int((_labels(A) == truth).sum())
+        truth = output_labels(Ye) if Ye.ndim == 2 else Ye
+        correct = int((output_labels(A) == truth).sum())
         return float(cost_fn(A, Ye)), correct / max(A.shape[0], 1)
 
     history = History()
@@ -278,33 +283,18 @@ def fit_torch(
             cost_value, acc = evaluate(X, Y)
             lr_now = float(optimizer.param_groups[0]["lr"])
             if not math.isfinite(cost_value):
-                raise FloatingPointError(
-                    f"training diverged in epoch {epoch}: the cost became {cost_value} "
-                    f"(lr={lr_now:g}); try a smaller learning rate lr"
-                )
+                raise diverged(epoch, cost_value, lr_now)
             val = evaluate(*validation) if validation is not None else (math.nan, math.nan)
-            for key, value in zip(
-                ("epoch", "train_cost", "train_accuracy", "val_cost", "val_accuracy", "lr"),
-                (epoch, cost_value, acc, *val, lr_now),
-            ):
-                getattr(history, key).append(value)
-            history.time.append(time.perf_counter() - start)
+            record_epoch(history, epoch, cost_value, acc, val, lr_now, start)
             if bar is not None:
                 bar.set_postfix({"cost": f"{cost_value:.4g}", "acc": f"{acc:.3f}"}, refresh=False)
                 bar.update(1)
-            stops = [
-                cb.on_epoch_end(module, epoch, history)
-                for cb in callbacks
-                if hasattr(cb, "on_epoch_end")
-            ]
-            if any(stops):
+            if epoch_end(callbacks, module, epoch, history):
                 break
     finally:
         if bar is not None:
             bar.close()
-    for cb in callbacks:
-        if hasattr(cb, "on_train_end"):
-            cb.on_train_end(module, history)
+    train_end(callbacks, module, history)
     return history
 
 

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from dlcourse._validation import check_positive_int
 from dlcourse.backend import is_torch, to_backend
 from dlcourse.checkpoint import Run, load_checkpoint
 
@@ -96,10 +97,58 @@ def _progress_bar(total: int, progress: bool, initial: int = 0):
     return tqdm(total=total, initial=initial, unit="epoch", leave=True, dynamic_ncols=True)
 
 
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
+def fit_setup(optimizer, lr, l2) -> tuple[object, float]:
+    """The optimiser and L2 strength that ``Network.fit`` and ``Model.fit`` train with.
+
+    Without ``optimizer``: :class:`PlainSGD` with ``lr`` (then required); with one, ``lr``
+    (if given) is assigned to ``optimizer.lr``. ``l2`` (Nielsen's λ) must be finite and >= 0.
+    """
+    if optimizer is None:
+        if lr is None:
+            raise ValueError("fit needs a learning rate lr= when no optimizer is given")
+        optimizer = PlainSGD(lr)
+    elif lr is not None:
+        optimizer.lr = lr
+    l2 = float(l2)
+    if not math.isfinite(l2) or l2 < 0:
+        raise ValueError(f"l2 must be a finite number >= 0; got {l2}")
+    return optimizer, l2
+
+
+def diverged(epoch: int, cost: float, lr: float) -> FloatingPointError:
+    """The error that stops a run whose cost became NaN/inf, suggesting a smaller ``lr``."""
+    return FloatingPointError(
+        f"training diverged in epoch {epoch}: the cost became {cost} "
+        f"(lr={lr:g}); try a smaller learning rate lr"
+    )
+
+
+def record_epoch(history: History, epoch: int, cost, acc, val, lr: float, start: float) -> None:
+    """Append one epoch to ``history``: training ``cost``/``acc``, ``val = (val_cost,
+    val_accuracy)``, ``lr`` and the seconds since ``start`` (a ``time.perf_counter()``)."""
+    history.epoch.append(epoch)
+    history.train_cost.append(cost)
+    history.train_accuracy.append(acc)
+    history.val_cost.append(val[0])
+    history.val_accuracy.append(val[1])
+    history.lr.append(lr)
+    history.time.append(time.perf_counter() - start)
+
+
+def epoch_end(callbacks, model, epoch: int, history: History) -> bool:
+    """Call every callback's ``on_epoch_end``; True when any of them asks to stop."""
+    stop = False
+    for cb in callbacks:
+        if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(model, epoch, history):
+            stop = True
+    return stop
+
+
+def train_end(callbacks, model, history: History) -> None:
+    """Call every callback's ``on_train_end`` (after the last epoch, or a stop)."""
+    for cb in callbacks:
+        if hasattr(cb, "on_train_end"):
+            cb.on_train_end(model, history)
 
 
 def fit_loop(
@@ -136,8 +185,8 @@ def fit_loop(
     Callbacks with a ``bind(run)`` method receive the :class:`dlcourse.checkpoint.Run` before
     the first epoch; those with ``runs_last = True`` (checkpoints) run after the others.
     """
-    epochs = _check_positive_int(epochs, "epochs")
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if not callable(getattr(optimizer, "step", None)):
         raise TypeError(f"optimizer must have a step(params, grads) method; got {optimizer!r}")
     rng = rng if rng is not None else np.random.default_rng(seed)
@@ -168,29 +217,20 @@ def fit_loop(
                     optimizer.step(params, model.gradients(X[idx], Y[idx], validate=False))
                 cost, acc = model.loss_and_accuracy(X, Y) if track_train else (math.nan,) * 2
             lr = float(getattr(optimizer, "lr", math.nan))
-            diverged = (
+            bad = (
                 not math.isfinite(cost)
                 if track_train
                 else not all(
                     bool((p.isfinite() if is_torch(p) else np.isfinite(p)).all()) for p in params
                 )
             )
-            if diverged:
-                raise FloatingPointError(
-                    f"training diverged in epoch {epoch}: the cost became {cost} "
-                    f"(lr={lr:g}); try a smaller learning rate lr"
-                )
+            if bad:
+                raise diverged(epoch, cost, lr)
             val_cost, val_acc = math.nan, math.nan
             if validation is not None:
                 with np.errstate(over="ignore", invalid="ignore"):
                     val_cost, val_acc = model.loss_and_accuracy(*validation)
-            history.epoch.append(epoch)
-            history.train_cost.append(cost)
-            history.train_accuracy.append(acc)
-            history.val_cost.append(val_cost)
-            history.val_accuracy.append(val_acc)
-            history.lr.append(lr)
-            history.time.append(time.perf_counter() - start)
+            record_epoch(history, epoch, cost, acc, (val_cost, val_acc), lr, start)
             if bar is not None:
                 shown = {"cost": f"{cost:.4g}", "acc": f"{acc:.3f}"}
                 if validation is not None:
@@ -198,16 +238,10 @@ def fit_loop(
                 shown.update(lr=f"{lr:.3g}")
                 bar.set_postfix(shown, refresh=False)
                 bar.update(1)
-            stop = False
-            for cb in callbacks:
-                if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(model, epoch, history):
-                    stop = True
-            if stop:
+            if epoch_end(callbacks, model, epoch, history):
                 break
     finally:
         if bar is not None:
             bar.close()
-    for cb in callbacks:
-        if hasattr(cb, "on_train_end"):
-            cb.on_train_end(model, history)
+    train_end(callbacks, model, history)
     return history

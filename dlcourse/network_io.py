@@ -1,0 +1,98 @@
+"""Saving and loading a ``Network``: one ``.npz`` file, no pickle, written atomically.
+
+The file holds the arrays ``W1, b1, ..., WL, bL`` (layer ``l``'s ``W^l`` of shape
+``(n_l, n_{l-1})`` and ``b^l`` of shape ``(n_l,)``, always as NumPy) and ``metadata``, a JSON
+string with the architecture (sizes, activations, cost, dtype) and the L2 settings. The
+writing and reading of ``.npz`` files is shared with ``Model`` and training checkpoints
+(:func:`dlcourse.checkpoint.atomic_savez`, :func:`dlcourse.checkpoint.read_npz`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from dlcourse.backend import get_device, to_numpy
+from dlcourse.checkpoint import atomic_savez, read_npz
+
+FORMAT = "dlcourse.Network"
+
+
+def network_metadata(net) -> dict:
+    """What rebuilds ``net``'s architecture: the JSON-able ``metadata`` of its file."""
+    return {
+        "format": FORMAT,
+        "version": 1,
+        "sizes": net.sizes,
+        "activation": net.activation.name,
+        "output": net.output.name,
+        "cost": net.cost_fn.name,
+        "init": net.init,
+        "dtype": np.dtype(net.dtype).name,
+        "l2": net.l2,
+        "n_train": net.n_train,
+    }
+
+
+def save_network(net, path) -> Path:
+    """Write ``net`` to ``path`` (.npz, no pickle) atomically; return the path.
+
+    The file holds ``W1, b1, ..., WL, bL`` and ``metadata`` (a JSON string). It is written
+    to a temporary file in the same folder and renamed, so a crash never leaves a torn file.
+    """
+    arrays = {"metadata": np.array([json.dumps(network_metadata(net))])}
+    for l, (W, b) in enumerate(zip(net.weights, net.biases), start=1):
+        arrays[f"W{l}"], arrays[f"b{l}"] = to_numpy(W), to_numpy(b)
+    return atomic_savez(path, arrays)
+
+
+def load_network(cls, path, sizes=None, seed=None, device=None):
+    """Read a network of class ``cls`` written by :func:`save_network`. ``sizes``, if given,
+    must match the file; ``device`` (as in the constructor) puts the parameters on a torch
+    device.
+
+    A file that is not such a checkpoint (corrupt, truncated, wrong arrays) raises
+    ``ValueError`` naming the file and what is wrong.
+    """
+    path = Path(path)
+    device = None if device is None else get_device(device)  # fails before reading
+    arrays = read_npz(path, "Network checkpoint")
+    try:
+        meta = json.loads(str(arrays.pop("metadata")[0]))
+    except (KeyError, IndexError, ValueError) as err:
+        why = f"{type(err).__name__}: {err}"
+        raise ValueError(f"{path}: not a readable Network checkpoint ({why})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a {FORMAT} checkpoint (metadata {meta!r})")
+    if sizes is not None and list(sizes) != meta["sizes"]:
+        raise ValueError(
+            f"{path}: holds a network of sizes {meta['sizes']}; expected {list(sizes)}"
+        )
+    try:
+        net = cls(
+            meta["sizes"],
+            meta["activation"],
+            meta["output"],
+            meta["cost"],
+            init="constant",
+            dtype=meta["dtype"],
+            device=device,
+            seed=seed,
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{path}: invalid metadata ({err})") from None
+    net.init = meta.get("init", "constant")
+    for l in range(1, len(net.sizes)):
+        for name, target in ((f"W{l}", net.weights), (f"b{l}", net.biases)):
+            expected = target[l - 1].shape
+            got = arrays.get(name)
+            if got is None or got.shape != expected:
+                raise ValueError(
+                    f"{path}: array {name} should have shape {expected}; "
+                    f"got {None if got is None else got.shape}"
+                )
+            target[l - 1] = net._cast(np.ascontiguousarray(got, dtype=net.dtype))
+    net.l2, net.n_train = float(meta.get("l2", 0.0)), meta.get("n_train")
+    return net
