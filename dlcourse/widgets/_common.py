@@ -1,0 +1,25 @@
+"""What every explorer of :mod:`dlcourse.widgets` shares: rendering its figure and showing it."""
+
+from __future__ import annotations
+
+import io
+
+from matplotlib.figure import Figure
+
+__all__ = ["WidgetView", "figure_png"]
+
+
+def figure_png(fig: Figure, dpi: int = 80) -> bytes:
+    """The PNG bytes of ``fig`` at ``dpi``: what an explorer puts in its ``Image`` widget."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+class WidgetView:
+    """Mixin: an explorer with an ipywidgets box ``widget`` displays as that box."""
+
+    widget: object
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
