@@ -118,6 +118,10 @@ def built_book(tmp_path_factory) -> Build:
     out = tmp_path_factory.mktemp("book-build")
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     config.setdefault("execute", {})["execute_notebooks"] = "off"
+    # the copied config lives elsewhere: make local extension folders absolute
+    local = config.get("sphinx", {}).get("local_extensions") or {}
+    for name, folder in local.items():
+        local[name] = str((ROOT / folder).resolve())
     config_file = out / "_config.yml"
     config_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     cmd = [
