@@ -8,21 +8,8 @@ import numpy as np
 import pytest
 
 from dlcourse import regularization as reg
+from dlcourse.gradcheck import numerical_gradient
 from dlcourse.optim import SGD
-
-
-def numerical_grad(f, W, h=1e-6):
-    grad = np.zeros_like(W)
-    for idx in np.ndindex(W.shape):
-        old = W[idx]
-        W[idx] = old + h
-        plus = f()
-        W[idx] = old - h
-        minus = f()
-        W[idx] = old
-        grad[idx] = (plus - minus) / (2 * h)
-    return grad
-
 
 # ---------------------------------------------------------------- L2 / L1 / weight decay
 
@@ -34,7 +21,7 @@ def test_l2_cost_and_gradient():
     expected = l2 / (2 * n) * sum((W**2).sum() for W in weights)
     assert reg.l2_cost(weights, l2, n) == pytest.approx(expected, rel=1e-14)
     for W in weights:
-        fd = numerical_grad(lambda: reg.l2_cost(weights, l2, n), W)
+        fd = numerical_gradient(lambda: reg.l2_cost(weights, l2, n), W, h=1e-6)
         np.testing.assert_allclose(reg.l2_grad(W, l2, n), fd, rtol=1e-7, atol=1e-10)
 
 
@@ -43,7 +30,7 @@ def test_l1_cost_and_gradient():
     W = rng.normal(size=(5, 3))
     W[np.abs(W) < 1e-3] = 0.1  # keep away from the kink at 0
     assert reg.l1_cost([W], 2.0, 10) == pytest.approx(0.2 * np.abs(W).sum())
-    fd = numerical_grad(lambda: reg.l1_cost([W], 2.0, 10), W)
+    fd = numerical_gradient(lambda: reg.l1_cost([W], 2.0, 10), W, h=1e-6)
     np.testing.assert_allclose(reg.l1_grad(W, 2.0, 10), fd, rtol=1e-7, atol=1e-10)
     assert reg.l1_grad(np.zeros(3), 2.0, 10).tolist() == [0.0, 0.0, 0.0]
 
