@@ -8,6 +8,9 @@ built with a torch ``device``, torch tensors.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
 from dlcourse.activations import Activation, get_activation
@@ -26,6 +29,24 @@ def dtype_name(dtype) -> str:
     if name not in DTYPES:
         raise ValueError(f"dtype must be one of {sorted(DTYPES)}; got {dtype!r}")
     return name
+
+
+def check_interval(
+    name: str, value: Any, low: float, high: float = math.inf, *, open_low=False, open_high=False
+) -> float:
+    """``float(value)`` when it is a finite real number in the interval, else an error.
+
+    The interval is ``[low, high]``, with either end open on request; a bool or a non-number
+    raises ``TypeError``, a value outside raises ``ValueError`` naming the interval.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
+    v = float(value)
+    ok = math.isfinite(v) and (v > low if open_low else v >= low)
+    if not (ok and (v < high if open_high else v <= high)):
+        lo, hi = "(" if open_low else "[", ")" if open_high else "]"
+        raise ValueError(f"{name} must lie in {lo}{low}, {high}{hi}; got {value!r}")
+    return v
 
 
 def check_positive_int(value, name: str) -> int:

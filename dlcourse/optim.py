@@ -17,31 +17,21 @@ NumPy arrays and torch tensors both work.
 
 from __future__ import annotations
 
-import math
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
+from ._validation import check_interval
 from .backend import namespace
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "OPTIMIZERS"]
 
 
-def _check(
-    name: str, value: Any, low: float, high: float = math.inf, *, open_low=False, open_high=True
-) -> float:
-    """Return ``float(value)`` if it lies in the interval, else raise ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    v = float(value)
-    ok = math.isfinite(v) and (v > low if open_low else v >= low)
-    ok = ok and (v < high if open_high else v <= high)
-    if not ok:
-        lo, hi = "(" if open_low else "[", ")" if open_high else "]"
-        raise ValueError(f"{name} must lie in {lo}{low}, {high}{hi}; got {value!r}")
-    return v
+# torch.optim's ranges are closed below and open above unless a call says otherwise
+_check = functools.partial(check_interval, open_high=True)
 
 
 def _copy(a):

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from dlcourse._validation import check_interval
+
 __all__ = [
     "Schedule",
     "StepLR",
@@ -35,19 +37,6 @@ __all__ = [
     "SCHEDULES",
     "get_schedule",
 ]
-
-
-def _number(
-    name: str, value: Any, low: float, high: float = math.inf, *, open_low=False, open_high=False
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
-    v = float(value)
-    ok = math.isfinite(v) and (v > low if open_low else v >= low)
-    if not (ok and (v < high if open_high else v <= high)):
-        lo, hi = "(" if open_low else "[", ")" if open_high else "]"
-        raise ValueError(f"{name} must lie in {lo}{low}, {high}{hi}; got {value!r}")
-    return v
 
 
 def _count(name: str, value: Any, low: int) -> int:
@@ -69,7 +58,7 @@ class Schedule:
                 raise ValueError("a schedule needs an optimizer (with an lr) or a base_lr")
             base_lr = optimizer.lr
         self.optimizer = optimizer
-        self.base_lr = _number("base_lr", base_lr, 0.0, open_low=True)
+        self.base_lr = check_interval("base_lr", base_lr, 0.0, open_low=True)
         self.last_epoch = 0
         self._apply()
 
@@ -118,7 +107,7 @@ class Schedule:
                 f"got {sorted(state)}"
             )
         self.last_epoch = _count("last_epoch", int(state["last_epoch"]), 0)
-        self.base_lr = _number("base_lr", float(state["base_lr"]), 0.0, open_low=True)
+        self.base_lr = check_interval("base_lr", float(state["base_lr"]), 0.0, open_low=True)
         for name in self.hyper:
             current, saved = getattr(self, name), np.asarray(state[name])
             if isinstance(current, (list, tuple)):
@@ -139,7 +128,7 @@ class StepLR(Schedule):
 
     def __init__(self, optimizer=None, step_size: int = 10, gamma: float = 0.1, *, base_lr=None):
         self.step_size = _count("step_size", step_size, 1)
-        self.gamma = _number("gamma", gamma, 0.0, open_low=True)
+        self.gamma = check_interval("gamma", gamma, 0.0, open_low=True)
         super().__init__(optimizer, base_lr)
 
     def _factor(self, t):
@@ -153,7 +142,7 @@ class MultiStepLR(Schedule):
 
     def __init__(self, optimizer=None, milestones=(30, 60), gamma: float = 0.1, *, base_lr=None):
         self.milestones = sorted(_count("milestone", m, 1) for m in milestones)
-        self.gamma = _number("gamma", gamma, 0.0, open_low=True)
+        self.gamma = check_interval("gamma", gamma, 0.0, open_low=True)
         super().__init__(optimizer, base_lr)
 
     def _factor(self, t):
@@ -166,7 +155,7 @@ class ExponentialLR(Schedule):
     hyper = ("gamma",)
 
     def __init__(self, optimizer=None, gamma: float = 0.95, *, base_lr=None):
-        self.gamma = _number("gamma", gamma, 0.0, open_low=True)
+        self.gamma = check_interval("gamma", gamma, 0.0, open_low=True)
         super().__init__(optimizer, base_lr)
 
     def _factor(self, t):
@@ -192,8 +181,8 @@ class LinearLR(Schedule):
         *,
         base_lr=None,
     ):
-        self.start_factor = _number("start_factor", start_factor, 0.0, 1.0, open_low=True)
-        self.end_factor = _number("end_factor", end_factor, 0.0, 1.0)
+        self.start_factor = check_interval("start_factor", start_factor, 0.0, 1.0, open_low=True)
+        self.end_factor = check_interval("end_factor", end_factor, 0.0, 1.0)
         self.total_iters = _count("total_iters", total_iters, 1)
         super().__init__(optimizer, base_lr)
 
@@ -208,7 +197,7 @@ class InverseTimeLR(Schedule):
     hyper = ("k",)
 
     def __init__(self, optimizer=None, k: float = 0.1, *, base_lr=None):
-        self.k = _number("k", k, 0.0)
+        self.k = check_interval("k", k, 0.0)
         super().__init__(optimizer, base_lr)
 
     def _factor(self, t):
@@ -221,7 +210,7 @@ class InverseSqrtLR(Schedule):
     hyper = ("k",)
 
     def __init__(self, optimizer=None, k: float = 1.0, *, base_lr=None):
-        self.k = _number("k", k, 0.0)
+        self.k = check_interval("k", k, 0.0)
         super().__init__(optimizer, base_lr)
 
     def _factor(self, t):
@@ -239,7 +228,7 @@ class CosineAnnealingLR(Schedule):
 
     def __init__(self, optimizer=None, T_max: int = 50, eta_min: float = 0.0, *, base_lr=None):
         self.T_max = _count("T_max", T_max, 1)
-        self.eta_min = _number("eta_min", eta_min, 0.0)
+        self.eta_min = check_interval("eta_min", eta_min, 0.0)
         super().__init__(optimizer, base_lr)
 
     def lr_at(self, epoch):
@@ -265,7 +254,7 @@ class Warmup(Schedule):
             raise TypeError(f"schedule must be a Schedule; got {type(schedule).__name__}")
         self.schedule = schedule
         self.warmup_epochs = _count("warmup_epochs", warmup_epochs, 1)
-        self.start_factor = _number("start_factor", start_factor, 0.0, 1.0, open_low=True)
+        self.start_factor = check_interval("start_factor", start_factor, 0.0, 1.0, open_low=True)
         super().__init__(schedule.optimizer, schedule.base_lr)
 
     def lr_at(self, epoch):
