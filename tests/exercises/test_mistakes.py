@@ -1,15 +1,26 @@
 """The mistake catalogue: each known-wrong submission loses exactly the points meant to catch it.
 
-Every file ``mistakes/NN_<what>.py`` is a whole submission (the solution with one typical bug)
-that starts with three header lines::
+Every file ``mistakes/NN_<what>.txt`` describes one typical bug as an edit of the code of
+``solutions/NN_*.ipynb``: three header lines, then one or more blocks in the style of a merge
+conflict (the solution's lines, then what the mistake writes instead)::
 
     # MISTAKE: <what is wrong>
     # LOSES: test_a, test_b        (the exact tests that must fail; all others must pass)
     # FEEDBACK: <text that the feedback of at least one failing test must contain>
 
-Each mistake is graded by the exercise's own test module (as ``--submission``) in a pytest
-process separate from this one (one per exercise); outcomes are read back from JUnit XML.
-This module also checks that the points of every exercise add up to what the notebooks state.
+    <<<<<<< solution
+        return (delta_next @ W_next) * sigmoid_prime(z)
+    =======
+        return (delta_next @ W_next.T) * sigmoid_prime(z)
+    >>>>>>> mistake
+
+The lines of each ``solution`` side must occur exactly once in the solution's code, so an
+edit never lands in the wrong place, and a solution change that breaks an edit fails
+``test_mistake_edits_apply``. The submission (a ``.py`` file: the solution's code cells with
+the edits made) is graded by the exercise's own test module (as ``--submission``) in a
+pytest process separate from this one (one per exercise); outcomes are read back from JUnit
+XML. This module also checks that the points of every exercise add up to what the notebooks
+state.
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -26,8 +38,12 @@ from pathlib import Path
 
 import pytest
 
+from dlcourse.grading.extract import read_submission
+
 HERE = Path(__file__).resolve().parent
-MISTAKES = sorted((HERE / "mistakes").glob("[0-9][0-9]_*.py"))
+SOLUTIONS = HERE.parents[1] / "solutions"
+MISTAKES = sorted((HERE / "mistakes").glob("[0-9][0-9]_*.txt"))
+_EDIT = re.compile(r"^<{7} solution\n(.*?)^={7}\n(.*?)^>{7} mistake\n", re.MULTILINE | re.DOTALL)
 
 # exercise -> (public points, hidden points), as stated in each solution notebook's introduction
 EXPECTED_POINTS = {
@@ -68,6 +84,43 @@ def parse_header(path: Path) -> dict[str, str]:
     return header
 
 
+def parse_edits(path: Path) -> list[tuple[str, str]]:
+    """The ``(solution lines, mistake lines)`` blocks of a mistake file, each ending in a newline."""
+    text = path.read_text()
+    edits = [(m.group(1), m.group(2)) for m in _EDIT.finditer(text)]
+    if not edits:
+        raise ValueError(f"{path.name}: no '<<<<<<< solution' ... '>>>>>>> mistake' block")
+    leftover = _EDIT.sub("", text).count("<<<<<<<") + _EDIT.sub("", text).count(">>>>>>>")
+    if leftover:
+        raise ValueError(f"{path.name}: a block is not closed as '=======' ... '>>>>>>> mistake'")
+    return edits
+
+
+def solution_code(number: str) -> str:
+    """The code cells of ``solutions/NN_*.ipynb`` as one Python source."""
+    notebooks = sorted(SOLUTIONS.glob(f"{number}_*.ipynb"))
+    if len(notebooks) != 1:
+        raise ValueError(f"expected one notebook solutions/{number}_*.ipynb, found {len(notebooks)}")
+    cells = read_submission(notebooks[0]).cells
+    return "\n\n".join(cell["source"].rstrip("\n") for cell in cells) + "\n"
+
+
+def build_submission(mistake: Path, directory: Path) -> Path:
+    """Write the solution with the mistake's edits made to ``directory/<mistake>.py``."""
+    code = solution_code(mistake.name[:2])
+    for i, (old, new) in enumerate(parse_edits(mistake), 1):
+        found = code.count(old)
+        if found != 1:
+            raise ValueError(
+                f"{mistake.name}, block {i}: its solution lines occur {found} times in the "
+                f"solution's code (expected exactly once):\n{old}"
+            )
+        code = code.replace(old, new)
+    target = directory / f"{mistake.stem}.py"
+    target.write_text(code)
+    return target
+
+
 def exercise_test_module(number: str) -> Path:
     files = sorted(HERE.glob(f"test_{number}_*.py"))
     if len(files) != 1:
@@ -103,18 +156,19 @@ def read_junit(report: Path) -> dict[str, tuple[str, str]]:
 def graded(number: str) -> dict[str, dict[str, tuple[str, str]]]:
     """Grade every mistake of exercise ``number``; ``{mistake file name: outcomes}``."""
     test_file = exercise_test_module(number)
-    subs = [p for p in MISTAKES if p.name[:2] == number]
     report_dir = Path(tempfile.mkdtemp(prefix=f"mistakes{number}-"))
+    mistakes = [p for p in MISTAKES if p.name[:2] == number]
+    subs = [build_submission(p, report_dir) for p in mistakes]
     cmd = [sys.executable, "-c", _DRIVER, str(test_file), str(report_dir), *map(str, subs)]
     proc = subprocess.run(cmd, cwd=HERE.parents[1], capture_output=True, text=True, timeout=600)
     results = {}
-    for i, sub in enumerate(subs):
+    for i, mistake in enumerate(mistakes):
         report = report_dir / f"{i}.xml"
         if not report.exists():
             pytest.fail(
-                f"no report for {sub.name} (exit {proc.returncode}):\n{proc.stdout[-3000:]}"
+                f"no report for {mistake.name} (exit {proc.returncode}):\n{proc.stdout[-3000:]}"
             )
-        results[sub.name] = read_junit(report)
+        results[mistake.name] = read_junit(report)
     shutil.rmtree(report_dir, ignore_errors=True)
     return results
 
@@ -191,3 +245,10 @@ def test_mistake_header_is_well_formed(mistake: Path):
     assert header["MISTAKE"] and header["FEEDBACK"], "empty MISTAKE or FEEDBACK line"
     names = [n.strip() for n in header["LOSES"].split(",") if n.strip()]
     assert names and all(n.startswith("test_") for n in names)
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=[p.stem for p in MISTAKES])
+def test_mistake_edits_apply(mistake: Path, tmp_path: Path):
+    built = build_submission(mistake, tmp_path).read_text()
+    assert built != solution_code(mistake.name[:2]), "the edits change nothing"
+    compile(built, f"{mistake.stem}.py", "exec")  # a mistake is a wrong program, not a syntax error

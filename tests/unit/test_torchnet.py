@@ -3,6 +3,8 @@ Network's own forward pass, backprop (BP1–BP4) and fit in float64 to 1e-10."""
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -162,6 +164,29 @@ def test_fit_torch_with_a_logits_loss_and_bf16_autocast():
         costs[amp] = np.array(h.train_cost)
     assert costs[False][-1] < costs[False][0]
     np.testing.assert_allclose(costs["bf16"], costs[False], atol=0.05)  # bf16 keeps ~3 digits
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    shutil.which("cc") is None and shutil.which("gcc") is None,
+    reason="torch.compile on the CPU needs a C compiler (cc or gcc) on PATH",
+)
+def test_fit_torch_compiled_follows_the_eager_trajectory():
+    """``compile=True`` trains ``torch.compile(module)``: the same float64 maths, so the same
+    costs and weights as eager mode, and the trained module is the caller's own."""
+    X, y, _ = data(m=96, n_in=8, k=4, seed=3)
+    net = Network([8, 16, 4], "relu", "softmax", "cross_entropy", seed=0)
+    eager, compiled = to_module(net), to_module(net)
+    kwargs = dict(epochs=3, batch_size=32, lr=0.1, cost="cross_entropy", progress=False, seed=5)
+    h_eager = fit_torch(eager, X, y, **kwargs)
+    h_compiled = fit_torch(compiled, X, y, compile=True, **kwargs)
+    np.testing.assert_allclose(h_compiled.train_cost, h_eager.train_cost, rtol=0, atol=1e-12)
+    assert h_compiled.train_cost[-1] < h_compiled.train_cost[0]
+    for got, want in zip(compiled.parameters(), eager.parameters()):
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), atol=1e-12)
+    back = from_module(torch.compile(compiled))  # a compiled wrapper is unwrapped
+    for got, want in zip(back.parameters(), from_module(eager).parameters()):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
 
 def test_fit_torch_bad_input():
