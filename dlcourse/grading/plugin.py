@@ -60,8 +60,6 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "hidden: a hidden grading test (feedback without values)")
     if "points(n)" not in str(config.getini("markers")):
         config.addinivalue_line("markers", "points(n): points a grading test is worth")
-    if not hasattr(config, "_dlcourse_start"):
-        config._dlcourse_start = time.monotonic()
 
 
 def submission_path(request) -> Path:
@@ -110,9 +108,9 @@ def student(request):
         cpu_s=int(option(config, "--submission-timeout")) + 30,
         output_bytes=option(config, "--output-limit"),
     )
-    deadline = getattr(config, "_dlcourse_start", time.monotonic()) + option(
-        config, "--submission-timeout"
-    )
+    # the budget of the whole submission starts when its worker is first needed (not when
+    # the pytest session started: one session may grade several modules one after another)
+    deadline = time.monotonic() + option(config, "--submission-timeout")
     conn = proxy.Connection(
         submission.cells,
         limits,

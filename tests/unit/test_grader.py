@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +155,16 @@ def test_check_does_nothing_inside_the_grader(monkeypatch, capsys):
     monkeypatch.setitem(os.environ, "DLCOURSE_GRADING", "1")
     assert dlcourse.check("00") is None
     assert capsys.readouterr().out == ""
+
+
+def test_submission_budget_starts_with_its_module_not_the_session(tmp_path):
+    """One pytest session may run other tests before a grading module (as ``make test`` does);
+    the submission's ``--submission-timeout`` budget counts from its own start."""
+    waiting = tmp_path / "test_0_wait.py"
+    waiting.write_text("import time\n\n\ndef test_wait():\n    time.sleep(4)\n")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+               str(waiting), str(COURSE / "tests" / "test_00_fixture.py"),
+               "--submission-timeout", "3"]  # fmt: skip
+    run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "7 passed" in run.stdout, run.stdout[-3000:]
