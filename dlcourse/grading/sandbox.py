@@ -7,14 +7,24 @@
   file size (``RLIMIT_FSIZE``: stdout/stderr go to files, so printing past the output
   limit kills the worker with SIGXFSZ instead of buffering gigabytes), no core files,
   a process count;
-* when the grader runs as root (a container, a CI runner): a private mount namespace in
-  which the tests directory, ``solutions/``, ``.git`` and the submissions folder are
-  covered by empty, unreadable ``tmpfs`` mounts, then a switch to an unprivileged user
-  id of its own (so it can neither write the repository nor signal other workers), with
-  ``no_new_privs`` and a parent-death signal.
+* the answers hidden: a private mount namespace in which the tests directory,
+  ``solutions/``, ``.git`` and the submissions folder are covered by empty, unreadable
+  ``tmpfs`` mounts, and ``no_new_privs`` with a parent-death signal. How depends on who
+  grades:
 
-When the namespace cannot be created (not root, or no ``CAP_SYS_ADMIN``), the worker still
-gets the limits above; the level reached is reported in ``Worker.isolation``.
+  - as root (a container, a CI runner), level ``"namespace"``: after the mounts the worker
+    switches to an unprivileged user id of its own, so it can neither write the
+    repository nor signal other workers;
+  - as a normal user, level ``"user-namespace"``: the worker enters a new user namespace
+    (``unshare(CLONE_NEWUSER | CLONE_NEWNS)``, its own user id mapped to itself) to make
+    the same mounts, and also bind-mounts the grader's code (the ``dlcourse`` package and
+    the Python environment) read-only, since it keeps the grader's user id. The ``exec``
+    of Python drops every capability (the id is not 0 inside the namespace), so the
+    student's code can neither unmount the covers nor remount anything writable.
+
+When neither can be set up (user namespaces disabled, a seccomp filter), the worker still
+gets the limits above, and the report carries a note saying which protection was missing;
+the level reached is ``Worker.isolation``.
 """
 
 from __future__ import annotations
@@ -30,9 +40,20 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_CLONE_NEWNS = 0x00020000
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV = 1, 2, 4
-_MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 4096, 8192, 16384, 1 << 18
+_CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_NOATIME, _MS_NODIRATIME = 32, 1024, 2048
+_MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE, _MS_RELATIME = 4096, 8192, 16384, 1 << 18, 1 << 21
+# statvfs flags of a mount -> the mount(2) flags that keep them (a user namespace may not
+# clear the flags of a mount it inherited, so a read-only remount must repeat them)
+_KEEP_FLAGS = (
+    (os.ST_NOSUID, _MS_NOSUID),
+    (os.ST_NODEV, _MS_NODEV),
+    (os.ST_NOEXEC, _MS_NOEXEC),
+    (os.ST_NOATIME, _MS_NOATIME),
+    (os.ST_NODIRATIME, _MS_NODIRATIME),
+    (os.ST_RELATIME, _MS_RELATIME),
+)
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
@@ -95,8 +116,49 @@ def _blocked_ancestors(path: Path) -> tuple[Path, str] | None:
     return None
 
 
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _hide(hidden: list[Path]) -> None:
+    """Cover each directory of ``hidden`` with an empty tmpfs that nobody may read."""
+    for path in hidden:
+        if path.is_dir():
+            flags = _MS_RDONLY | _MS_NOSUID | _MS_NODEV
+            _mount("tmpfs", str(path), "tmpfs", flags, "size=4k,mode=000")
+
+
+def _read_only(paths: list[Path]) -> None:
+    """Bind-mount each of ``paths`` onto itself, read-only (keeping its mount's flags)."""
+    for path in paths:
+        flags = os.statvfs(path).f_flag
+        keep = sum(ms for st, ms in _KEEP_FLAGS if flags & st)
+        _mount(str(path), str(path), None, _MS_BIND | _MS_REC, None)
+        _mount(None, str(path), None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | keep, None)
+
+
+def isolate_user(hidden: list[Path], read_only: list[Path]) -> None:
+    """In the child of a non-root grader: new user and mount namespaces (the user id and
+    group id mapped to themselves), ``read_only`` made read-only, ``hidden`` covered.
+
+    Must run before ``exec``: the capabilities held in the new namespace are lost there."""
+    uid, gid = os.getuid(), os.getgid()
+    _check(_libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS), "unshare(CLONE_NEWUSER)")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE, None)
+    _read_only(read_only)
+    _hide(hidden)
+
+
 def _isolate(hidden: list[Path], needed: list[Path], staging: Path) -> None:
-    """In the child: new mount namespace, hide ``hidden``, keep ``needed`` reachable."""
+    """In the child of a root grader: new mount namespace, hide ``hidden``, keep ``needed``
+    reachable by the unprivileged user id the worker switches to."""
     _check(_libc.unshare(_CLONE_NEWNS), "unshare")
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE, None)
     keep: dict[Path, set[str]] = {}
@@ -113,13 +175,10 @@ def _isolate(hidden: list[Path], needed: list[Path], staging: Path) -> None:
             (stage / child).mkdir() if source.is_dir() else (stage / child).touch()
             _mount(str(source), str(stage / child), None, _MS_BIND | _MS_REC, None)
         _mount(str(stage), str(ancestor), None, _MS_MOVE, None)
-    for path in hidden:
-        if path.is_dir():
-            flags = _MS_RDONLY | _MS_NOSUID | _MS_NODEV
-            _mount("tmpfs", str(path), "tmpfs", flags, "size=4k,mode=000")
+    _hide(hidden)
 
 
-def _preexec(limits: Limits, uid: int | None, hidden, needed, staging) -> None:
+def _preexec(limits: Limits, level: str, uid: int | None, hidden, needed, staging) -> None:
     """Runs in the child between fork and exec (keep it to system calls)."""
     for which, value in (
         (resource.RLIMIT_AS, limits.memory_mb * 2**20),
@@ -129,11 +188,13 @@ def _preexec(limits: Limits, uid: int | None, hidden, needed, staging) -> None:
         (resource.RLIMIT_NPROC, limits.processes),
     ):
         resource.setrlimit(which, (value, value))
-    if uid is not None:
+    if level == "namespace":
         _isolate(hidden, needed, staging)
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+    elif level == "user-namespace":
+        isolate_user(hidden, needed[:-1])  # all but the working directory
     _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
@@ -170,11 +231,13 @@ def start_worker(limits: Limits, hidden: list[Path], isolate: bool = True) -> Wo
     )
     command = [sys.executable, "-I", "-B", "-c", code]
     notes: list[str] = []
-    levels = ("namespace", "limits") if uid is not None else ("limits",)
+    if not isolate:
+        levels: tuple[str, ...] = ("limits",)
+    else:
+        levels = ("namespace" if uid is not None else "user-namespace", "limits")
     with open(output, "wb") as out:
         for level in levels:
             staging = Path(tempfile.mkdtemp(prefix="stage-", dir=directory))
-            the_uid = uid if level == "namespace" else None
             try:
                 process = subprocess.Popen(
                     command,
@@ -184,7 +247,9 @@ def start_worker(limits: Limits, hidden: list[Path], isolate: bool = True) -> Wo
                     stdout=out,
                     stderr=out,
                     pass_fds=(request_r, reply_w),
-                    preexec_fn=lambda u=the_uid, s=staging: _preexec(limits, u, hidden, needed, s),
+                    preexec_fn=lambda v=level, s=staging: _preexec(
+                        limits, v, uid, hidden, needed, s
+                    ),
                 )
                 break
             except (subprocess.SubprocessError, OSError) as exc:

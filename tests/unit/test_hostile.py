@@ -10,11 +10,13 @@ import csv
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from dlcourse.cli import main
+from dlcourse.grading import sandbox
 
 FIXTURES = Path(__file__).resolve().parents[1] / "grading_fixtures"
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.py"))
@@ -29,6 +31,17 @@ EXPECTED_FEEDBACK = {  # a substring the feedback of test_add_numbers must conta
     "fake_results": "should be 5",
     "patch_numpy": "should be 5",
 }
+
+
+def _answers_can_be_hidden() -> bool:
+    """Root hides them with a mount namespace; another user needs a user namespace."""
+    if os.geteuid() == 0:
+        return True
+    try:
+        subprocess.run(["/bin/true"], preexec_fn=lambda: sandbox.isolate_user([], []), check=True)
+    except (subprocess.SubprocessError, OSError):
+        return False
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +80,8 @@ def test_the_honest_submission_in_the_same_folder_gets_full_marks(graded):
 @pytest.mark.parametrize("name", [p.stem for p in HOSTILE])
 def test_hostile_submission_earns_nothing(graded, name):
     _, rows, results = graded
-    if name == "read_tests" and os.geteuid() != 0:
-        pytest.skip("hiding the tests from the student's code needs a root grader")
+    if name == "read_tests" and not _answers_can_be_hidden():
+        pytest.skip("hiding the tests needs root or user namespaces, and neither is available")
     result = results[name]
     assert result["score"] == 0 and rows[name]["score"] == "0", result
     assert result["max_score"] == 8
