@@ -17,10 +17,11 @@
     repository nor signal other workers;
   - as a normal user, level ``"user-namespace"``: the worker enters a new user namespace
     (``unshare(CLONE_NEWUSER | CLONE_NEWNS)``, its own user id mapped to itself) to make
-    the same mounts, and also bind-mounts the grader's code (the ``dlcourse`` package and
-    the Python environment) read-only, since it keeps the grader's user id. The ``exec``
-    of Python drops every capability (the id is not 0 inside the namespace), so the
-    student's code can neither unmount the covers nor remount anything writable.
+    the same mounts, and since it keeps the grader's user id, every mount but its working
+    directory becomes read-only there (``mount_setattr``, Linux 5.12+), so it cannot
+    leave files for later grading runs to import. The ``exec`` of Python drops every
+    capability (the id is not 0 inside the namespace), so the student's code can neither
+    unmount the covers nor remount anything writable.
 
 When neither can be set up (user namespaces disabled, a seccomp filter), the worker still
 gets the limits above, and the report carries a note saying which protection was missing;
@@ -41,19 +42,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
-_MS_REMOUNT, _MS_NOATIME, _MS_NODIRATIME = 32, 1024, 2048
-_MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE, _MS_RELATIME = 4096, 8192, 16384, 1 << 18, 1 << 21
-# statvfs flags of a mount -> the mount(2) flags that keep them (a user namespace may not
-# clear the flags of a mount it inherited, so a read-only remount must repeat them)
-_KEEP_FLAGS = (
-    (os.ST_NOSUID, _MS_NOSUID),
-    (os.ST_NODEV, _MS_NODEV),
-    (os.ST_NOEXEC, _MS_NOEXEC),
-    (os.ST_NOATIME, _MS_NOATIME),
-    (os.ST_NODIRATIME, _MS_NODIRATIME),
-    (os.ST_RELATIME, _MS_RELATIME),
-)
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV = 1, 2, 4
+_MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 4096, 8192, 16384, 1 << 18
+# mount_setattr(2) (Linux 5.12+; the same number on every architecture)
+_SYS_MOUNT_SETATTR, _AT_FDCWD, _AT_RECURSIVE, _MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 1
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
@@ -132,27 +124,41 @@ def _hide(hidden: list[Path]) -> None:
             _mount("tmpfs", str(path), "tmpfs", flags, "size=4k,mode=000")
 
 
-def _read_only(paths: list[Path]) -> None:
-    """Bind-mount each of ``paths`` onto itself, read-only (keeping its mount's flags)."""
-    for path in paths:
-        flags = os.statvfs(path).f_flag
-        keep = sum(ms for st, ms in _KEEP_FLAGS if flags & st)
-        _mount(str(path), str(path), None, _MS_BIND | _MS_REC, None)
-        _mount(None, str(path), None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | keep, None)
+class _MountAttr(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint64) for name in ("set", "clear", "propagation", "userns")]
 
 
-def isolate_user(hidden: list[Path], read_only: list[Path]) -> None:
+def _set_read_only(path: Path, read_only: bool, recursive: bool) -> None:
+    """Set (or clear) the read-only flag of the mount at ``path`` (and of those below it)."""
+    flag = _MOUNT_ATTR_RDONLY
+    attr = _MountAttr(flag if read_only else 0, 0 if read_only else flag, 0, 0)
+    result = _libc.syscall(
+        _SYS_MOUNT_SETATTR, _AT_FDCWD, str(path).encode(), _AT_RECURSIVE if recursive else 0,
+        ctypes.byref(attr), ctypes.sizeof(attr),
+    )  # fmt: skip
+    _check(result, f"mount_setattr {path}")
+
+
+def isolate_user(hidden: list[Path], writable: list[Path]) -> None:
     """In the child of a non-root grader: new user and mount namespaces (the user id and
-    group id mapped to themselves), ``read_only`` made read-only, ``hidden`` covered.
+    group id mapped to themselves) in which every mount is read-only but ``writable``
+    (bind-mounted onto itself), and ``hidden`` is covered.
 
-    Must run before ``exec``: the capabilities held in the new namespace are lost there."""
+    Read-only everywhere, because the worker keeps the grader's user id: otherwise it
+    could leave a ``usercustomize.py`` or a ``conftest.py`` for later grading runs to
+    import. Must run before ``exec``: the capabilities held in the new namespace are lost
+    there, so the student's code cannot undo any of it."""
     uid, gid = os.getuid(), os.getgid()
     _check(_libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS), "unshare(CLONE_NEWUSER)")
     _write("/proc/self/setgroups", "deny")
     _write("/proc/self/uid_map", f"{uid} {uid} 1")
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE, None)
-    _read_only(read_only)
+    for path in writable:
+        _mount(str(path), str(path), None, _MS_BIND, None)
+    _set_read_only(Path("/"), True, recursive=True)
+    for path in writable:
+        _set_read_only(path, False, recursive=False)
     _hide(hidden)
 
 
@@ -194,7 +200,7 @@ def _preexec(limits: Limits, level: str, uid: int | None, hidden, needed, stagin
         os.setgid(uid)
         os.setuid(uid)
     elif level == "user-namespace":
-        isolate_user(hidden, needed[:-1])  # all but the working directory
+        isolate_user(hidden, [needed[-1]])  # only the working directory stays writable
     _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
