@@ -90,8 +90,8 @@ def parse_edits(path: Path) -> list[tuple[str, str]]:
     edits = [(m.group(1), m.group(2)) for m in _EDIT.finditer(text)]
     if not edits:
         raise ValueError(f"{path.name}: no '<<<<<<< solution' ... '>>>>>>> mistake' block")
-    leftover = _EDIT.sub("", text).count("<<<<<<<") + _EDIT.sub("", text).count(">>>>>>>")
-    if leftover:
+    rest = _EDIT.sub("", text)
+    if "<<<<<<<" in rest or ">>>>>>>" in rest:
         raise ValueError(f"{path.name}: a block is not closed as '=======' ... '>>>>>>> mistake'")
     return edits
 
