@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from dlcourse._validation import check_positive_int
-from dlcourse.layers import Layer, _cached, _dtype
+from dlcourse.layers.base import Layer, _cached, _dtype
 
 
 class BatchNorm1d(Layer):

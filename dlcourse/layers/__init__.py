@@ -1,0 +1,29 @@
+"""Modular layers with an explicit forward/backward pair, in the style of the CS231n assignments.
+
+- :mod:`~dlcourse.layers.base`: the ``Layer`` protocol and the containers (Sequential,
+  Residual, Concat, Sum);
+- :mod:`~dlcourse.layers.core`: Linear, Activation, Dropout;
+- :mod:`~dlcourse.layers.normalization`: BatchNorm1d;
+- :mod:`~dlcourse.layers.model`: ``Model``, a trainable stack of layers with a cost;
+- :mod:`~dlcourse.layers.config`: ``from_config``, rebuilding a layer from ``config()``.
+"""
+
+from dlcourse.layers.base import Concat, Layer, Residual, Sequential, Sum
+from dlcourse.layers.config import from_config
+from dlcourse.layers.core import Activation, Dropout, Linear
+from dlcourse.layers.model import Model
+from dlcourse.layers.normalization import BatchNorm1d
+
+__all__ = [
+    "Layer",
+    "Linear",
+    "Activation",
+    "Dropout",
+    "BatchNorm1d",
+    "Sequential",
+    "Residual",
+    "Concat",
+    "Sum",
+    "Model",
+    "from_config",
+]

@@ -1,0 +1,188 @@
+"""The layer protocol and the containers that combine layers.
+
+Every layer maps a batch ``x`` of shape ``(m, n_in)`` (rows are examples) to ``out`` of shape
+``(m, n_out)`` and remembers what its backward pass needs (its *cache*):
+
+- ``forward(x, training=True) -> out``
+- ``backward(dout) -> dx``: given ∂L/∂out (shape of ``out``) return ∂L/∂x (shape of ``x``)
+  and store ∂L/∂θ of every parameter θ in ``grads``;
+- ``params``: the parameter arrays (an optimiser updates them in place), ``grads``: the
+  gradients in the same order and shapes (overwritten by every ``backward``);
+- ``config()``: the constructor arguments as a JSON-able dict, so
+  :func:`dlcourse.layers.from_config` rebuilds the architecture.
+
+``backward`` must follow the ``forward`` whose cache it uses. A layer object appears once in a
+model (parameters are not shared between branches). Containers here: :class:`Sequential`,
+:class:`Residual`, :class:`Concat`, :class:`Sum`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+def _dtype(dtype) -> type:
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}; got {dtype!r}")
+    return DTYPES[name]
+
+
+def _cached(layer: Layer, value):
+    if value is None:
+        raise RuntimeError(f"{type(layer).__name__}.backward called before forward")
+    return value
+
+
+class Layer:
+    """Base class. Layers with parameters override ``params``/``grads``; containers list
+    ``children``; a layer with neither (Activation, Dropout) has no parameters."""
+
+    children: tuple[Layer, ...] = ()
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        return [p for c in self.children for p in c.params]
+
+    @property
+    def grads(self) -> list[np.ndarray]:
+        return [g for c in self.children for g in c.grads]
+
+    def buffers(self) -> list[np.ndarray]:
+        """Non-trained state arrays (batch-norm running statistics), updated in place."""
+        return [b for c in self.children for b in c.buffers()]
+
+    def generators(self) -> list[np.random.Generator]:
+        """Random generators used in the forward pass (dropout), for checkpoints."""
+        return [g for c in self.children for g in c.generators()]
+
+    def decayed(self) -> list[np.ndarray]:
+        """The weight matrices that L2 regularisation acts on (not biases or γ/β)."""
+        return [w for c in self.children for w in c.decayed()]
+
+    def forward(self, x, training: bool = True):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, dout):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        if self.children:
+            return f"{type(self).__name__}({list(self.children)!r})"
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "type")
+        return f"{type(self).__name__}({args})"
+
+
+def _check_layers(layers, owner: str) -> list[Layer]:
+    layers = list(layers)
+    if not layers:
+        raise ValueError(f"{owner} needs at least one layer; got none")
+    for layer in layers:
+        if not isinstance(layer, Layer):
+            raise TypeError(f"{owner} takes dlcourse.layers.Layer objects; got {layer!r}")
+    return layers
+
+
+class Sequential(Layer):
+    """Layers applied one after the other; backward runs them in reverse order."""
+
+    def __init__(self, layers):
+        self.children = tuple(_check_layers(layers, "Sequential"))
+
+    def forward(self, x, training=True):
+        for layer in self.children:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.children):
+            dout = layer.backward(dout)
+        return dout
+
+    def config(self):
+        return {"type": "Sequential", "layers": [c.config() for c in self.children]}
+
+    def __len__(self) -> int:
+        return len(self.children)
+
+    def __getitem__(self, i: int) -> Layer:
+        return self.children[i]
+
+
+class Residual(Layer):
+    """Skip connection ``y = F(x) + x``; backward ``dx = F.backward(dout) + dout``.
+
+    ``F`` (a layer or a list of layers, wrapped in :class:`Sequential`) must keep the width.
+    """
+
+    def __init__(self, inner):
+        inner = Sequential(inner) if isinstance(inner, (list, tuple)) else inner
+        self.children = tuple(_check_layers([inner], "Residual"))
+
+    def forward(self, x, training=True):
+        out = self.children[0].forward(x, training)
+        if out.shape != x.shape:
+            raise ValueError(
+                f"Residual needs F(x) with the shape of x {tuple(x.shape)}; got {tuple(out.shape)}"
+            )
+        return out + x
+
+    def backward(self, dout):
+        return self.children[0].backward(dout) + dout
+
+    def config(self):
+        return {"type": "Residual", "inner": self.children[0].config()}
+
+
+class Concat(Layer):
+    """Parallel branches on the same input, outputs concatenated along the features.
+
+    ``out = [B_1(x), ..., B_k(x)]`` of width Σ n_i; backward splits ``dout`` into the
+    branches' columns and sums their ``dx`` (x feeds every branch).
+    """
+
+    def __init__(self, branches):
+        self.children = tuple(_check_layers(branches, "Concat"))
+        self._widths: list[int] | None = None
+
+    def forward(self, x, training=True):
+        outs = [b.forward(x, training) for b in self.children]
+        self._widths = [o.shape[1] for o in outs]
+        return np.concatenate(outs, axis=1)
+
+    def backward(self, dout):
+        edges = np.cumsum(_cached(self, self._widths))[:-1]
+        parts = np.split(dout, edges, axis=1)
+        return sum(b.backward(d) for b, d in zip(self.children, parts))
+
+    def config(self):
+        return {"type": "Concat", "branches": [c.config() for c in self.children]}
+
+
+class Sum(Layer):
+    """Parallel branches on the same input, outputs added: ``out = Σ_i B_i(x)``.
+
+    Every branch receives the whole ``dout``; ``dx = Σ_i B_i.backward(dout)``.
+    """
+
+    def __init__(self, branches):
+        self.children = tuple(_check_layers(branches, "Sum"))
+
+    def forward(self, x, training=True):
+        outs = [b.forward(x, training) for b in self.children]
+        if len({o.shape for o in outs}) != 1:
+            raise ValueError(f"Sum needs branches of one shape; got {[o.shape for o in outs]}")
+        return sum(outs[1:], outs[0])
+
+    def backward(self, dout):
+        return sum(b.backward(dout) for b in self.children)
+
+    def config(self):
+        return {"type": "Sum", "branches": [c.config() for c in self.children]}

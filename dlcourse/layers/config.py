@@ -1,0 +1,33 @@
+"""Rebuild a layer from its ``config()`` (used by ``Model.save``/``Model.load``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlcourse.layers.base import Concat, Layer, Residual, Sequential, Sum
+from dlcourse.layers.core import Activation, Dropout, Linear
+from dlcourse.layers.normalization import BatchNorm1d
+
+
+def _builders() -> dict[str, Any]:
+    return {
+        "Linear": lambda c: Linear(c["n_in"], c["n_out"], c["init"], dtype=c["dtype"]),
+        "Activation": lambda c: Activation(c["name"]),
+        "Dropout": lambda c: Dropout(c["p"]),
+        "BatchNorm1d": lambda c: BatchNorm1d(
+            c["num_features"], c["eps"], c["momentum"], c["affine"], c["dtype"]
+        ),
+        "Sequential": lambda c: Sequential([from_config(x) for x in c["layers"]]),
+        "Residual": lambda c: Residual(from_config(c["inner"])),
+        "Concat": lambda c: Concat([from_config(x) for x in c["branches"]]),
+        "Sum": lambda c: Sum([from_config(x) for x in c["branches"]]),
+    }
+
+
+def from_config(config: dict[str, Any]) -> Layer:
+    """Rebuild a layer (fresh parameters) from ``layer.config()``."""
+    builders = _builders()
+    kind = config.get("type") if isinstance(config, dict) else None
+    if kind not in builders:
+        raise ValueError(f"unknown layer config {config!r}; expected a type in {sorted(builders)}")
+    return builders[kind](config)
