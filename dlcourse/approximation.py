@@ -23,8 +23,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dlcourse.activations import sigmoid
+from dlcourse.data.synthetic import CURVES
 from dlcourse.network import Network
-from dlcourse.synthetic import CURVES
 
 __all__ = [
     "DEFAULT_STEEPNESS",
@@ -40,7 +40,7 @@ _BUMP_SHADES = ("#9ecae1", "#fdae6b")  # neighbouring bumps alternate between tw
 
 
 def target_function(curve) -> Callable[[np.ndarray], np.ndarray]:
-    """A vectorised target ``f``: a name of ``dlcourse.synthetic.CURVES`` or a callable."""
+    """A vectorised target ``f``: a name of ``dlcourse.data.CURVES`` or a callable."""
     if callable(curve):
         return curve
     if curve not in CURVES:
@@ -114,7 +114,7 @@ def plot_bump_approximation(
 ) -> Figure:
     """Draw the target, the bump network with ``n_units`` hidden units and its bumps.
 
-    ``curve``: a name of ``dlcourse.synthetic.CURVES`` or a callable; ``ax``: the axes to
+    ``curve``: a name of ``dlcourse.data.CURVES`` or a callable; ``ax``: the axes to
     draw on (a new figure if None). Each bump ``h_i [σ(w(x - s_i)) - σ(w(x - s_{i+1}))]``
     is shaded (neighbours in alternating colours) and the sum, the network's output, drawn
     thick; the title states the largest error on the interval. Returns the figure.

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.figure import Figure
 
+from dlcourse.data import batches
 from dlcourse.optim import SGD
 from dlcourse.plotting import plot_loss_surface, plot_optimizer_path
-from dlcourse.splits import batches
 from dlcourse.widgets._common import WidgetView, figure_png
 
 __all__ = [

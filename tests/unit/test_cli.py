@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from dlcourse import __version__, bench
-from dlcourse.cli import main
+from dlcourse import __version__
+from dlcourse.cli import bench, main
 
 
 def test_version(capsys):

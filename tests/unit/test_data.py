@@ -11,7 +11,7 @@ import pytest
 
 from dlcourse import data
 from dlcourse.data import CorruptDataError, DataNotFoundError
-from dlcourse.idx import write_idx
+from dlcourse.data.idx import write_idx
 
 # --- digits ---------------------------------------------------------------------------------
 

@@ -11,10 +11,11 @@ import threading
 import numpy as np
 import pytest
 
-from dlcourse import data, download
+from dlcourse import data
 from dlcourse.cli import main
-from dlcourse.download import ChecksumError, DownloadError, RemoteFile, download_file, fetch
-from dlcourse.idx import write_idx
+from dlcourse.data import download
+from dlcourse.data.download import ChecksumError, DownloadError, RemoteFile, download_file, fetch
+from dlcourse.data.idx import write_idx
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

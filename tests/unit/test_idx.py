@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from dlcourse.idx import CorruptDataError, read_idx, write_idx
+from dlcourse.data.idx import CorruptDataError, read_idx, write_idx
 
 
 def _idx_bytes(code: int, shape: tuple[int, ...], payload: bytes) -> bytes:

@@ -7,7 +7,7 @@ circle between its inputs and its result. No graphviz binary is needed.
 
 from __future__ import annotations
 
-from dlcourse.autodiff import Value, topological_order
+from dlcourse.autodiff.engine import Value, topological_order
 
 __all__ = ["draw_graph", "graph_layout"]
 

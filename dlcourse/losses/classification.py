@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse import _loss_utils as U
 from dlcourse.activations import Activation, get_activation
+from dlcourse.losses import _utils as U
 
 Array = Any
 nan = float("nan")

@@ -7,7 +7,7 @@ index examples.
 
 from __future__ import annotations
 
-from dlcourse import _loss_utils as U
+from dlcourse.losses import _utils as U
 
 
 def _overlap_parts(input, target, reduction):

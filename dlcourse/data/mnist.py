@@ -1,14 +1,4 @@
-"""Data for every chapter: embedded digits, synthetic sets, MNIST and Fashion-MNIST.
-
-This module is the public face of the data layer; the pieces live in small modules and are
-re-exported here:
-
-- :mod:`dlcourse.splits` — ``Dataset``, ``one_hot``, ``train_val_split``, ``batches``;
-- :mod:`dlcourse.synthetic` — ``xor``, ``moons``, ``circles``, ``spirals``,
-  ``gaussian_blobs``, ``regression_1d``;
-- :mod:`dlcourse.augment` — ``augment``, ``random_shift``, ``random_rotation``,
-  ``gaussian_noise``;
-- :mod:`dlcourse.idx` and :mod:`dlcourse.download` — the IDX format and safe downloads.
+"""MNIST and Fashion-MNIST from IDX files: where to look, and how to load them.
 
 ``load_mnist`` looks for the files in this order and takes the first complete set:
 ``path=`` → ``$DLCOURSE_DATA/<name>`` → ``~/.cache/dlcourse/<name>`` → (Fashion-MNIST only)
@@ -19,54 +9,14 @@ a download, only when ``download=True``.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from dlcourse.augment import augment, gaussian_noise, random_rotation, random_shift
-from dlcourse.download import SOURCES, ChecksumError, DownloadError, fetch
-from dlcourse.idx import CorruptDataError, read_idx, write_idx
-from dlcourse.splits import Dataset, batches, one_hot, stratified_indices, train_val_split
-from dlcourse.synthetic import (
-    CURVES,
-    circles,
-    gaussian_blobs,
-    moons,
-    regression_1d,
-    spirals,
-    xor,
-)
-
-__all__ = [
-    "CURVES",
-    "ChecksumError",
-    "CorruptDataError",
-    "DataNotFoundError",
-    "Dataset",
-    "DownloadError",
-    "augment",
-    "available",
-    "batches",
-    "circles",
-    "fetch",
-    "gaussian_blobs",
-    "gaussian_noise",
-    "load_digits",
-    "load_mnist",
-    "locate",
-    "moons",
-    "one_hot",
-    "random_rotation",
-    "random_shift",
-    "read_idx",
-    "regression_1d",
-    "spirals",
-    "train_val_split",
-    "write_idx",
-    "xor",
-]
+from dlcourse.data.download import SOURCES, fetch
+from dlcourse.data.idx import CorruptDataError, read_idx
+from dlcourse.data.splits import Dataset
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -95,42 +45,6 @@ IMAGE_SETS: dict[str, ImageSet] = {
     ),
 }
 _ALIASES = {"fashion-mnist": "fashion", "fashion_mnist": "fashion", "fashionmnist": "fashion"}
-
-
-def load_digits(
-    seed: int = 0,
-    val_fraction: float = 0.2,
-    test_fraction: float = 0.2,
-    flatten: bool = True,
-    dtype: str = "float64",
-) -> Dataset:
-    """scikit-learn's 1,797 real 8×8 handwritten digits (shipped with it: no download).
-
-    Pixels (0..16) are scaled to ``[0, 1]``. The split is stratified: each class gives
-    ``round(test_fraction · m_c)`` images to the test part and ``round(val_fraction · m_c)``
-    to the validation part, the rest to training. With the defaults the sizes are
-    **1,079 train / 359 validation / 359 test** for every seed; the seed only decides which
-    images go where. ``X_*`` have shape ``(m, 64)``, or ``(m, 8, 8)`` with ``flatten=False``.
-    """
-    from sklearn.datasets import load_digits as sklearn_digits
-
-    bunch = sklearn_digits()
-    X = (bunch.data / 16.0).astype(dtype, copy=False)
-    if not flatten:
-        X = X.reshape(-1, 8, 8)
-    y = bunch.target.astype(np.int64)
-    test, val, train = stratified_indices(y, (test_fraction, val_fraction), seed)
-    return Dataset(
-        name="digits",
-        X_train=X[train],
-        y_train=y[train],
-        X_val=X[val],
-        y_val=y[val],
-        X_test=X[test],
-        y_test=y[test],
-        classes=tuple(str(d) for d in range(10)),
-        image_shape=(8, 8),
-    )
 
 
 def _canonical(name: str) -> str:
@@ -331,33 +245,3 @@ def load_mnist(
         classes=IMAGE_SETS[name].classes,
         image_shape=image_shape,
     )
-
-
-# --- the `dlcourse data` command (parsing lives in dlcourse.cli) --------------------------
-def cli(
-    action: str, name: str | None = None, directory: str | None = None, mirror: str | None = None
-) -> int:
-    """Run ``dlcourse data list|fetch NAME|path NAME``; returns the exit status."""
-    try:
-        if action == "list":
-            print("digits   embedded (scikit-learn, 1,797 8×8 images)")
-            print("xor, moons, circles, spirals, gaussian_blobs, regression_1d   generated")
-            for key in IMAGE_SETS:
-                where = str(Path(locate(key)["train_images"]).parent) if available(key) else None
-                print(f"{key:8} {where or f'missing: run  dlcourse data fetch {key}'}")
-            return 0
-        if action == "path":
-            print(Path(locate(name)["train_images"]).parent)
-            return 0
-        if action == "fetch":
-            if directory is None and available(name):
-                print(f"already available: {Path(locate(name)['train_images']).parent}")
-                return 0
-            print(
-                fetch(_canonical(name), _download_dir(_canonical(name), directory), mirror=mirror)
-            )
-            return 0
-        raise ValueError(f"unknown action {action!r}; expected list, fetch or path")
-    except (OSError, ValueError) as error:
-        print(f"dlcourse data {action}: {error}", file=sys.stderr)
-        return 1

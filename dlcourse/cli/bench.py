@@ -23,7 +23,7 @@ def find_benchmarks(start: str | os.PathLike | None = None) -> Path:
     """
     here = Path(start or os.getcwd()).resolve()
     candidates = [p / "benchmarks" for p in (here, *here.parents)]
-    candidates.append(Path(__file__).resolve().parents[1] / "benchmarks")
+    candidates.append(Path(__file__).resolve().parents[2] / "benchmarks")
     for folder in candidates:
         if any(folder.glob("bench_*.py")):
             return folder

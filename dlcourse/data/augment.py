@@ -15,7 +15,7 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from dlcourse.splits import as_rng
+from dlcourse.data.splits import as_rng
 
 __all__ = ["augment", "gaussian_noise", "random_rotation", "random_shift"]
 

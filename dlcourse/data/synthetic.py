@@ -1,6 +1,6 @@
 """Synthetic data generated from a seed: 2-D classification sets and 1-D regression curves.
 
-Every 2-D set returns a :class:`~dlcourse.splits.Dataset` with ``X`` of shape ``(m, 2)``,
+Every 2-D set returns a :class:`~dlcourse.data.Dataset` with ``X`` of shape ``(m, 2)``,
 integer labels, and a stratified train/test split (``test_fraction`` of each class goes to
 the test part). With ``scale=True`` (default) each feature is mapped affinely onto ``[0, 1]``
 (min-max over the whole generated set), like the pixel data; ``scale=False`` keeps the
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dlcourse.splits import Dataset, as_rng, stratified_indices
+from dlcourse.data.splits import Dataset, as_rng, stratified_indices
 
 __all__ = [
     "CURVES",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from dlcourse.autodiff import Value
+from dlcourse.autodiff.engine import Value
 
 __all__ = ["ACTIVATIONS", "COSTS", "MLP", "Layer", "Neuron"]
 

@@ -25,21 +25,21 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     where.add_argument("name", choices=("mnist", "fashion"))
 
     def run(args: argparse.Namespace) -> int:
-        from dlcourse.data import cli
+        from dlcourse.cli import data
 
         options = ("name", "directory", "mirror")
-        return cli(args.action, **{k: getattr(args, k) for k in options if hasattr(args, k)})
+        return data.run(args.action, **{k: getattr(args, k) for k in options if hasattr(args, k)})
 
     p.set_defaults(func=run)
 
 
 # --- train -----------------------------------------------------------------------------
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from dlcourse import train_cli
+    from dlcourse.cli import train
 
     p = sub.add_parser("train", help="train a network from the command line")
-    train_cli.add_arguments(p)
-    p.set_defaults(func=train_cli.run)
+    train.add_arguments(p)
+    p.set_defaults(func=train.run)
 
 
 # --- release ---------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
 
     def run(args: argparse.Namespace) -> int:
-        from dlcourse import bench
+        from dlcourse.cli import bench
 
         try:
             if args.list:

@@ -6,12 +6,8 @@ computation. Calling :meth:`Value.backward` on the final node visits the graph i
 reverse topological order and applies the chain rule once per edge, so the
 gradient reaching a node is the sum over all paths from the output to it.
 
-The small :class:`Neuron`, :class:`Layer` and :class:`MLP` classes (in
-:mod:`dlcourse.autodiff_nn`, re-exported here) build a network from ``Value``
-objects; their gradients equal those that ``Network.backprop`` computes with
-BP1-BP4 for the same weights.
-:func:`draw_graph` (in :mod:`dlcourse.autodiff_drawing`) draws a graph with
-matplotlib.
+Networks built from ``Value`` objects live in :mod:`dlcourse.autodiff.nn`, and
+:func:`~dlcourse.autodiff.drawing.draw_graph` draws a graph with matplotlib.
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ import math
 import numbers
 from collections.abc import Callable
 
-__all__ = ["Value", "maximum", "draw_graph", "topological_order"]  # + Neuron, Layer, MLP (lazy)
+__all__ = ["Value", "maximum", "topological_order"]
 
 
 def _check_real(x: object, op: str, role: str = "operand") -> float:
@@ -248,19 +244,3 @@ def topological_order(root: Value) -> list[Value]:
             stack.append((node, True))
             stack.extend((p, False) for p in node.parents if id(p) not in visited)
     return order
-
-
-def draw_graph(value: Value, ax=None, **kwargs):
-    """Draw the graph ending at ``value`` with matplotlib; see :mod:`dlcourse.autodiff_drawing`."""
-    from dlcourse.autodiff_drawing import draw_graph as _draw
-
-    return _draw(value, ax=ax, **kwargs)
-
-
-def __getattr__(name: str):
-    """Re-export Neuron, Layer and MLP from dlcourse.autodiff_nn (imported on first use)."""
-    if name in ("Neuron", "Layer", "MLP"):
-        from dlcourse import autodiff_nn
-
-        return getattr(autodiff_nn, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

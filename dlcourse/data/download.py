@@ -23,7 +23,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlcourse.idx import CorruptDataError
+from dlcourse.data.idx import CorruptDataError
 
 __all__ = [
     "SOURCES",

@@ -1,0 +1,14 @@
+"""The ``dlcourse`` command, one module per subcommand family.
+
+- :mod:`~dlcourse.cli.main` — the parser (``build_parser``) and ``main``; ``grade`` and
+  ``release`` call into :mod:`dlcourse.grading`;
+- :mod:`~dlcourse.cli.train` — ``dlcourse train``;
+- :mod:`~dlcourse.cli.data` — ``dlcourse data list|fetch|path``;
+- :mod:`~dlcourse.cli.bench` — ``dlcourse bench`` (runs ``benchmarks/bench_*.py``).
+"""
+
+from __future__ import annotations
+
+from dlcourse.cli.main import build_parser, main
+
+__all__ = ["build_parser", "main"]
