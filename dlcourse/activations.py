@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit as _expit
 
+from dlcourse._arrays import as_float as _prepare
 from dlcourse.backend import namespace
 
 Array = Any
@@ -34,18 +35,6 @@ Array = Any
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 GELU_APPROX_COEF = 1.702  # gelu_approx(z) = z * sigmoid(1.702 z)
-
-
-def _prepare(z):
-    """Return ``(xp, z)`` with ``z`` a floating array of namespace ``xp``."""
-    if isinstance(z, (int, float, list, tuple, np.generic)):
-        z = np.asarray(z)
-    if isinstance(z, np.ndarray):
-        return np, (z if z.dtype.kind == "f" else z.astype(np.float64))
-    xp = namespace(z)
-    if not xp.isdtype(z.dtype, "real floating"):
-        z = xp.astype(z, xp.float64)
-    return xp, z
 
 
 def _numerics(body):
@@ -270,6 +259,17 @@ def softmax_jacobian(xp, z, *, is_softmax=False):
     return s[..., :, None] * eye - outer
 
 
+def softmax_jvp(s, g):
+    """J(z)ᵀ g for softmax outputs ``s = softmax(z)`` along the last axis, without forming J.
+
+    J = diag(s) − s sᵀ is symmetric, so J g = s ⊙ (g − Σ_j g_j s_j) per row; ``s`` and ``g``
+    have the same shape (m, n) (or (n,)), NumPy arrays or torch tensors. This is the
+    softmax step of BP1 and of ``layers.Activation("softmax").backward``.
+    """
+    xp = namespace(s, g)
+    return s * (g - xp.sum(g * s, axis=-1, keepdims=True))
+
+
 @dataclass(frozen=True)
 class Activation:
     """A named activation g with its derivative.
@@ -365,6 +365,7 @@ __all__ = [
     "silu_prime",
     "softmax",
     "softmax_jacobian",
+    "softmax_jvp",
     "softmax_prime",
     "softplus",
     "softplus_prime",

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse._fast_paths import KERNELS as _KERNELS
-from dlcourse._fast_paths import kernel, output_error, torch_kernels
+from dlcourse._kernels import KERNELS as _KERNELS
+from dlcourse._kernels import kernel, torch_kernels
 from dlcourse._validation import (
     DTYPES,
     OUTPUTS,
@@ -30,8 +30,8 @@ from dlcourse._validation import (
     dtype_name,
 )
 from dlcourse.backend import get_device, is_torch, to_backend
+from dlcourse.costs import Cost, get_cost
 from dlcourse.init import get_initializer, init_bias
-from dlcourse.losses import Cost, get_cost
 from dlcourse.metrics import output_labels
 from dlcourse.network_io import FORMAT, load_network, network_metadata, save_network
 from dlcourse.train import fit_loop, fit_setup
@@ -86,7 +86,7 @@ class Network(InputChecks):
         self._output_fn, _ = kernel(self.output, kernels)
         self.cost_fn: Cost = get_cost(cost)
         check_pairing(self.cost_fn, self.output, self.sizes[-1], self.dtype)
-        self._fast_delta = output_error(self.cost_fn, self.output, kernels)  # BP1 closed form
+        self._fast_delta = self.cost_fn.fast_delta(self.output)  # BP1 closed form, if any
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
         initializer = get_initializer(init)
         self.rng = np.random.default_rng(seed)

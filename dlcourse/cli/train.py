@@ -22,8 +22,8 @@ DESCRIPTION = __doc__.split("\n\n", 1)[1]
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Register every flag of ``dlcourse train`` on ``p`` (each with its help text)."""
     from dlcourse.activations import ACTIVATIONS
+    from dlcourse.costs import COSTS
     from dlcourse.init import INITIALIZERS
-    from dlcourse.losses import COSTS
     from dlcourse.optim import OPTIMIZERS
     from dlcourse.schedules import SCHEDULES
 

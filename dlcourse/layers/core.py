@@ -7,7 +7,7 @@ import numpy as np
 
 from dlcourse._validation import check_positive_int
 from dlcourse.activations import Activation as ActivationFn
-from dlcourse.activations import get_activation
+from dlcourse.activations import get_activation, softmax_jvp
 from dlcourse.init import get_initializer, init_bias
 from dlcourse.layers.base import Layer, _cached, _dtype
 from dlcourse.regularization import dropout
@@ -88,8 +88,7 @@ class Activation(Layer):
     def backward(self, dout):
         z = _cached(self, self._z)
         if self.name == "softmax":
-            s = self._a
-            return s * (dout - np.sum(dout * s, axis=-1, keepdims=True))
+            return softmax_jvp(self._a, dout)
         return dout * self.activation.prime(z)  # second half of BP2
 
     def config(self):

@@ -16,10 +16,10 @@ import numpy as np
 
 from dlcourse.activations import get_activation
 from dlcourse.checkpoint import atomic_savez, read_npz
+from dlcourse.costs import Cost, get_cost
 from dlcourse.layers.base import Layer, Sequential
 from dlcourse.layers.config import from_config
 from dlcourse.layers.core import Activation
-from dlcourse.losses import Cost, get_cost
 from dlcourse.metrics import output_labels
 
 FORMAT = "dlcourse.Model"

@@ -12,17 +12,16 @@ One module per family:
   (segmentation and detection; torch has no functional form of these);
 - :mod:`~dlcourse.losses._utils` — input checks, reductions and their gradients.
 
-The ``Network`` costs (``Cost``, ``COSTS``, ``get_cost``) are re-exported here too.
+The ``Network`` costs (``Cost``, ``COSTS``, ``get_cost``) live in :mod:`dlcourse.costs`, each
+with its δ^L (BP1); they are re-exported here too.
 """
 
 from __future__ import annotations
 
+from dlcourse.costs import COSTS, Cost, get_cost
 from dlcourse.losses.classification import (
-    COSTS,
-    Cost,
     cross_entropy,
     cross_entropy_grad,
-    get_cost,
     nll_loss,
     nll_loss_grad,
 )

@@ -11,45 +11,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.activations import _prepare
+from dlcourse._arrays import (  # noqa: F401  (re-exported: the losses use them as U.name)
+    TORCH_EPSILON,
+    as_array,
+    check_same_shape,
+    clamped_log,
+    log_softmax,
+    prepare,
+    quiet,
+)
 
 REDUCTIONS = ("none", "mean", "sum")
-LOG_CLAMP = -100.0  # binary_cross_entropy clamps log(x) and log(1 - x) at -100, like torch
-# torch's EPSILON = 1e-12 (stored as float32): the lower bound on x (1 - x) in the BCE
-# gradient, and the term added to ‖x‖² in cosine_embedding_loss
-TORCH_EPSILON = float(np.float32(1e-12))
-
-
-def prepare(x, name="input"):
-    """Return ``(xp, x)``: the array namespace and ``x`` as a floating array."""
-    try:
-        return _prepare(x)
-    except TypeError as err:
-        raise TypeError(f"{name} must be an array, got {type(x).__name__}") from err
-
-
-def as_array(xp, x, like):
-    """Convert ``x`` (array, number or list) to an array of ``like``'s dtype in namespace xp."""
-    if xp is np:
-        return np.asarray(x, dtype=like.dtype)
-    if hasattr(x, "dtype") and hasattr(x, "shape") and not isinstance(x, np.ndarray):
-        return xp.astype(x, like.dtype)
-    return xp.asarray(np.asarray(x), dtype=like.dtype, device=getattr(like, "device", None))
 
 
 def check_reduction(reduction, allowed=REDUCTIONS):
     """Raise ``ValueError`` unless ``reduction`` is one of ``allowed``."""
     if reduction not in allowed:
         raise ValueError(f"reduction must be one of {list(allowed)}, got {reduction!r}")
-
-
-def check_same_shape(a, b, names=("input", "target")):
-    """Raise ``ValueError`` naming both shapes unless ``a`` and ``b`` have the same shape."""
-    if tuple(a.shape) != tuple(b.shape):
-        raise ValueError(
-            f"{names[0]} has shape {tuple(a.shape)} but {names[1]} has shape {tuple(b.shape)};"
-            " they must be equal"
-        )
 
 
 def elementwise_pair(input, target, reduction, weight=None):
@@ -121,18 +99,6 @@ def reduce_grad(xp, d, reduction, grad_output=None, divisor=None, loss_shape=Non
     return d * scale
 
 
-def clamped_log(xp, x):
-    """log(x) clamped below at -100 (torch's convention in binary_cross_entropy)."""
-    tiny = np.finfo(np.float64 if x.dtype == xp.float64 else np.float32).tiny
-    return xp.clip(xp.log(xp.clip(x, min=tiny)), min=LOG_CLAMP)
-
-
-def log_softmax(xp, z, axis=-1):
-    """Stable log-softmax: z − max z − log Σ exp(z − max z) along ``axis``."""
-    shifted = z - xp.max(z, axis=axis, keepdims=True)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
-
-
 def _prod(shape):
     n = 1
     for s in shape:
@@ -142,12 +108,3 @@ def _prod(shape):
 
 def _numel(x):
     return _prod(tuple(x.shape))
-
-
-def quiet(xp):
-    """Context manager silencing harmless NumPy underflow (a no-op context otherwise)."""
-    if xp is np:
-        return np.errstate(under="ignore")
-    import contextlib
-
-    return contextlib.nullcontext()

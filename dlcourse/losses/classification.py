@@ -1,4 +1,4 @@
-"""Multi-class losses (cross_entropy, nll_loss) and the Network costs with their δ^L.
+"""Multi-class losses: cross_entropy (from logits) and nll_loss (from log-probabilities).
 
 Public names are re-exported by :mod:`dlcourse.losses`; import them from there.
 
@@ -11,13 +11,10 @@ plus the label-smoothing share).  Then ∂ℓ_n/∂log p_nc = −v_nc, and throu
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from dlcourse.activations import Activation, get_activation
 from dlcourse.losses import _utils as U
 
 Array = Any
@@ -196,100 +193,3 @@ def _indices(target):
     if dtype is not None and "float" in str(dtype):
         raise TypeError(f"nll_loss needs integer class indices as target, got dtype {dtype}")
     return target
-
-
-# ----------------------------------------------------------------------------- Network costs
-
-
-@dataclass(frozen=True)
-class Cost:
-    """A Network cost: ``fn(a, y)`` is the mean over the m rows of the per-example cost;
-    ``delta(z, a, y, output_activation)`` is δ^L = ∂C_x/∂z^L per example, shape (m, n_L)
-    (BP1; not divided by m)."""
-
-    name: str
-    fn: Callable[[Array, Array], float]
-    delta: Callable[[Array, Array, Array, Activation], Array]
-
-
-def _pair(a, y):
-    xp, a = U.prepare(a, "a")
-    y = U.as_array(xp, y, a)
-    U.check_same_shape(a, y, ("output a", "target y"))
-    return xp, a, y, (a.shape[0] if a.ndim > 1 else 1)
-
-
-def _chain(xp, dC_da, z, a, act):
-    """δ = (∂C/∂a) · ∂a/∂z: elementwise σ'(z), or the Jacobian product for softmax."""
-    if act.name == "softmax":  # J = diag(a) − a aᵀ, so J g = a ⊙ (g − a·g)
-        return a * (dC_da - xp.sum(dC_da * a, axis=-1, keepdims=True))
-    return dC_da * act.prime(z)
-
-
-def _quadratic(a, y):
-    xp, a, y, m = _pair(a, y)
-    return float(0.5 * xp.sum((a - y) ** 2) / m)
-
-
-def _quadratic_delta(z, a, y, output):
-    xp, a, y, _ = _pair(a, y)
-    return _chain(xp, a - y, U.as_array(xp, z, a), a, get_activation(output))
-
-
-def _bce(a, y):
-    xp, a, y, m = _pair(a, y)
-    with U.quiet(xp):
-        per = y * U.clamped_log(xp, a) + (1.0 - y) * U.clamped_log(xp, 1.0 - a)
-    return float(-xp.sum(per) / m)
-
-
-def _bce_delta(z, a, y, output):
-    xp, a, y, _ = _pair(a, y)
-    act = get_activation(output)
-    if act.name == "sigmoid":
-        return a - y  # σ' = a (1 − a) cancels the denominator of ∂C/∂a
-    if act.name == "softmax":
-        dC_da = (a - y) / xp.clip(a * (1.0 - a), min=U.TORCH_EPSILON)
-        return _chain(xp, dC_da, U.as_array(xp, z, a), a, act)
-    raise ValueError(
-        f"cost 'binary_cross_entropy' needs outputs in (0, 1): use output='sigmoid'"
-        f" (or 'softmax'), got output={act.name!r}"
-    )
-
-
-def _ce(a, y):
-    xp, a, y, m = _pair(a, y)
-    with U.quiet(xp):
-        return float(-xp.sum(y * U.clamped_log(xp, a)) / m)
-
-
-def _ce_delta(z, a, y, output):
-    xp, a, y, _ = _pair(a, y)
-    act = get_activation(output)
-    if act.name == "softmax":
-        return a - y  # assumes every row of y sums to 1 (one-hot or a distribution)
-    if act.name == "sigmoid":
-        return -y * (1.0 - a)  # (−y / a) · a (1 − a)
-    raise ValueError(
-        f"cost 'cross_entropy' needs outputs in (0, 1]: use output='softmax'"
-        f" (or 'sigmoid'), got output={act.name!r}"
-    )
-
-
-COSTS: dict[str, Cost] = {
-    c.name: c
-    for c in (
-        Cost("quadratic", _quadratic, _quadratic_delta),
-        Cost("binary_cross_entropy", _bce, _bce_delta),
-        Cost("cross_entropy", _ce, _ce_delta),
-    )
-}
-
-
-def get_cost(name: str | Cost) -> Cost:
-    """Look up a Network cost by name (or pass a :class:`Cost` through)."""
-    if isinstance(name, Cost):
-        return name
-    if name not in COSTS:
-        raise ValueError(f"unknown cost {name!r}; valid names: {', '.join(sorted(COSTS))}")
-    return COSTS[name]

@@ -1,16 +1,11 @@
-"""Fast paths of ``Network``: activation kernels with g'(z) read off a = g(z), and δ^L tables.
+"""Activation kernels of ``Network``: g(z) as a few ufunc calls, g'(z) read off a = g(z).
 
-Both are tables, looked up once when a ``Network`` is built:
-
-- ``KERNELS[name] = (fn, prime)``: ``fn(z) -> a`` (shape of ``z``, rows are examples) and
-  ``prime(z, a) -> g'(z)`` written through ``a``: σ' = a(1 − a), tanh' = 1 − a²,
-  relu' = [a > 0]; ``None`` where g' = 1 (no product in BP2) or where g is not elementwise.
-  BP2 then needs no second exponential.
-- ``OUTPUT_ERRORS[(cost, output)] = delta(a, y)``: BP1, δ^L of shape ``(m, n_L)`` for the
-  four pairings of the book's cost table, the closed forms of ``Cost.delta``.
-
-Anything not in a table (a custom ``Activation`` or ``Cost``) falls back to the registry's
-``Activation.prime`` and ``Cost.delta``.
+``KERNELS[name] = (fn, prime)``, looked up once when a ``Network`` is built: ``fn(z) -> a``
+(shape of ``z``, rows are examples) and ``prime(z, a) -> g'(z)`` written through ``a``:
+σ' = a(1 − a), tanh' = 1 − a², relu' = [a > 0]; ``None`` where g' = 1 (no product in BP2)
+or where g is not elementwise. BP2 then needs no second exponential. A custom
+``Activation`` falls back to its own ``fn`` and ``prime``. (The closed forms of BP1 live
+with their costs, in :mod:`dlcourse.costs`.)
 """
 
 from __future__ import annotations
@@ -21,7 +16,6 @@ import numpy as np
 from scipy.special import expit
 
 from dlcourse.activations import ACTIVATIONS, Activation
-from dlcourse.losses import COSTS, Cost
 
 
 def _sigmoid(z):
@@ -56,15 +50,6 @@ KERNELS = {
     "softmax": (_softmax_rows, None),
 }
 
-# δ^L of the four textbook pairings (DESIGN.md's cost table), the formulas of the Cost
-# objects evaluated inline; any other pairing calls Cost.delta.
-OUTPUT_ERRORS = {
-    ("quadratic", "sigmoid"): lambda a, y: (a - y) * a * (1.0 - a),
-    ("quadratic", "identity"): lambda a, y: a - y,
-    ("binary_cross_entropy", "sigmoid"): lambda a, y: a - y,
-    ("cross_entropy", "softmax"): lambda a, y: a - y,
-}
-
 
 @functools.cache
 def torch_kernels() -> dict:
@@ -87,12 +72,3 @@ def kernel(g: Activation, kernels: dict = KERNELS):
     if g.name in kernels and ACTIVATIONS.get(g.name) is g:
         return kernels[g.name]
     return g.fn, (lambda z, a: g.prime(z))
-
-
-def output_error(cost: Cost, output: Activation, kernels: dict = KERNELS):
-    """The closed form ``delta(a, y) -> δ^L`` (BP1) of ``OUTPUT_ERRORS`` for this pairing, or
-    ``None`` (use ``cost.delta``) when the cost or the output's kernel is not the registry's."""
-    registered = COSTS.get(cost.name) is cost and kernel(output, kernels) is kernels.get(
-        output.name
-    )
-    return OUTPUT_ERRORS.get((cost.name, output.name)) if registered else None
