@@ -114,11 +114,14 @@ def is_integer(A) -> bool:
     return np.issubdtype(A.dtype, np.integer)
 
 
-def one_hot(y, k: int, dtype):
+def one_hot(y, k: int, dtype, owner: str = "network", name: str = "Y"):
     """Integer labels of shape (m,) -> one-hot rows of shape (m, k) (torch labels: a torch
-    tensor of integers, cast by the caller)."""
+    tensor of integers, cast by the caller). Labels outside 0..k-1 raise ``ValueError``
+    naming ``name`` and the ``owner``'s k outputs."""
     if y.shape[0] and (y.min() < 0 or y.max() >= k):
-        raise ValueError(f"Y holds labels in [{y.min()}, {y.max()}]; the network has {k} outputs")
+        raise ValueError(
+            f"{name} holds labels in [{y.min()}, {y.max()}]; the {owner} has {k} outputs"
+        )
     if is_torch(y):
         import torch
 
@@ -129,7 +132,9 @@ def one_hot(y, k: int, dtype):
 
 
 class InputChecks:
-    """Input checks of ``Network`` (a mixin): they read ``sizes``, ``dtype`` and ``device``.
+    """Input checks of ``Network`` and ``layers.Model`` (a mixin): they read ``dtype``,
+    ``device`` and the widths ``_n_in()`` (``None``: any number of features) and ``_n_out()``
+    (by default ``sizes[0]`` and ``sizes[-1]``).
 
     ``_check_X`` / ``_check_Y`` return arrays of shape ``(m, n_0)`` / ``(m, n_L)`` in the
     network's dtype and backend (NumPy, or tensors on ``device``), free of NaN/inf.
@@ -138,6 +143,13 @@ class InputChecks:
     sizes: list[int]
     dtype: type
     device: object
+    _owner = "network"  # how error messages name the model
+
+    def _n_in(self) -> int | None:
+        return self.sizes[0]
+
+    def _n_out(self) -> int:
+        return self.sizes[-1]
 
     def _check_kinds(self, **arrays) -> None:
         """On a NumPy network, a torch tensor among ``arrays`` raises ``TypeError`` naming
@@ -145,7 +157,8 @@ class InputChecks:
         if self.device is None and any(is_torch(a) for a in arrays.values()):
             kinds = ", ".join(f"{k} is a {describe(a)}" for k, a in arrays.items())
             raise TypeError(
-                f"{kinds}: this Network holds NumPy arrays (device=None), so pass NumPy arrays "
+                f"{kinds}: this {type(self).__name__} holds NumPy arrays (device=None), so pass "
+                "NumPy arrays "
                 "(dlcourse.backend.to_numpy) or build it with a torch device (device='cpu', "
                 "'cuda' or 'auto')"
             )
@@ -167,14 +180,15 @@ class InputChecks:
     def _check_X(self, X, name: str = "X") -> np.ndarray:
         """Inputs ``X`` of shape (m, n_0), real and finite, in the network's dtype."""
         X = self._as_input(X, name)
-        n_0 = self.sizes[0]
+        n_0 = self._n_in()
         if X.ndim != 2:
             shape = tuple(X.shape)
             raise ValueError(
-                f"{name} must have shape (m, {n_0}) (rows are examples); got shape {shape}"
+                f"{name} must have shape (m, {'n_in' if n_0 is None else n_0}) (rows are "
+                f"examples); got shape {shape}"
             )
-        if X.shape[1] != n_0:
-            raise ValueError(f"{name} has {X.shape[1]} features; the network expects {n_0}")
+        if n_0 is not None and X.shape[1] != n_0:
+            raise ValueError(f"{name} has {X.shape[1]} features; the {self._owner} expects {n_0}")
         if not is_real(X):
             raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
         X = self._cast(X)
@@ -189,12 +203,12 @@ class InputChecks:
         units; with one output unit, shape (m,) is read as one target per row.
         """
         Y = self._as_input(Y, name)
-        k = self.sizes[-1]
+        k = self._n_out()
         if Y.ndim == 1 and Y.shape[0] == m:
             if k == 1:
                 Y = Y.reshape(m, 1)
             elif is_integer(Y):
-                return self._cast(one_hot(Y, k, self.dtype))
+                return self._cast(one_hot(Y, k, self.dtype, self._owner, name))
             else:
                 raise ValueError(
                     f"{name} of shape {Y.shape} must be integer class labels or have shape "
@@ -222,7 +236,7 @@ class InputChecks:
             x = x[:, 0]
         if x.ndim != 1:
             raise ValueError(
-                f"x must have shape ({self.sizes[0]},) or ({self.sizes[0]}, 1); "
+                f"x must have shape ({self._n_in()},) or ({self._n_in()}, 1); "
                 f"got shape {tuple(x.shape)}"
             )
         y = self._as_input(y, "y")

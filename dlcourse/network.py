@@ -23,27 +23,23 @@ from dlcourse._kernels import kernel, torch_kernels
 from dlcourse._validation import (
     DTYPES,
     OUTPUTS,
-    InputChecks,
     check_activations,
     check_pairing,
     check_sizes,
     dtype_name,
 )
-from dlcourse.backend import get_device, is_torch, to_backend
+from dlcourse.backend import get_device, is_torch
 from dlcourse.costs import Cost, get_cost
 from dlcourse.init import get_initializer, init_bias
-from dlcourse.metrics import output_labels
 from dlcourse.network_io import FORMAT, load_network, network_metadata, save_network
-from dlcourse.train import fit_loop, fit_setup
-
-_CHUNK = 2048  # rows per forward pass when evaluating a whole data set
+from dlcourse.train import Trainable
 
 
 def _copy(A):
     return A.clone() if is_torch(A) else A.copy()
 
 
-class Network(InputChecks):
+class Network(Trainable):
     """A fully connected feedforward network trained by backpropagation.
 
     Parameters
@@ -122,42 +118,19 @@ class Network(InputChecks):
             activations.append(self._output_fn(z) if l == L else self._hidden_fn(z))
         return zs, activations
 
-    def _forward(self, X):
-        a = X
-        L = len(self.weights)
-        for l in range(1, L + 1):
-            z = a @ self.weights[l - 1].T
-            z += self.biases[l - 1]
-            a = self._output_fn(z) if l == L else self._hidden_fn(z)
-        return a
-
     def forward(self, X) -> np.ndarray:
         """Output activations ``A^L`` of shape ``(m, n_L)`` for ``X`` of shape ``(m, n_0)``."""
-        X = self._check_X(X)
-        chunks = [self._forward(X[i : i + _CHUNK]) for i in range(0, max(len(X), 1), _CHUNK)]
-        if self.device is not None:
-            import torch
+        return self._in_chunks(self._check_X(X))
 
-            return torch.cat(chunks)
-        return np.concatenate(chunks)
+    def _infer(self, X):
+        """``A^L`` of checked rows ``X`` (the last entry of :meth:`forward_pass`'s list)."""
+        return self._forward_pass(X)[1][-1]
 
-    feedforward = forward
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted class of each row, shape ``(m,)``: argmax of ``A^L``; with one output unit,
-        1 where the output exceeds 0.5 and 0 elsewhere."""
-        return output_labels(self.forward(X))
+    def _decayed(self) -> list:
+        """The weight matrices under the L2 penalty: every ``W^l`` (biases are not decayed)."""
+        return self.weights
 
     # ------------------------------------------------------------------ cost
-    def _l2_n(self, m: int) -> int:
-        return self.n_train if self.n_train else m
-
-    def _l2_term(self, m: int) -> float:
-        if not self.l2:
-            return 0.0
-        total = sum(float((W * W).sum() if is_torch(W) else np.vdot(W, W)) for W in self.weights)
-        return self.l2 / (2.0 * self._l2_n(m)) * total
-
     def cost(self, X, Y) -> float:
         """Cost C = (1/m) sum_x C_x + l2/(2n) sum_l ||W^l||^2 of the batch (a float)."""
         self._check_kinds(X=X, Y=Y)
@@ -166,36 +139,7 @@ class Network(InputChecks):
         return self._cost(X, Y)
 
     def _cost(self, X, Y) -> float:
-        return float(self.cost_fn.fn(self._forward(X), Y)) + self._l2_term(X.shape[0])
-
-    def loss_and_accuracy(self, X, Y) -> tuple[float, float]:
-        """Cost and accuracy of a whole (validated) data set, evaluated in chunks of rows.
-
-        ``Y`` has shape ``(m, n_L)``; the accuracy compares the ``output_labels`` of outputs
-        and targets.
-        """
-        m = X.shape[0]
-        total, correct = 0.0, 0
-        for i in range(0, m, _CHUNK):
-            A = self._forward(X[i : i + _CHUNK])
-            Yc = Y[i : i + _CHUNK]
-            total += float(self.cost_fn.fn(A, Yc)) * A.shape[0]
-            correct += int((output_labels(A) == output_labels(Yc)).sum())
-        return total / max(m, 1) + self._l2_term(m), correct / max(m, 1)
-
-    def evaluate(self, X, y) -> float:
-        """Accuracy in [0, 1] of ``predict(X)`` against labels ``y`` (shape ``(m,)``) or
-        one-hot/target rows (shape ``(m, n_L)``)."""
-        self._check_kinds(X=X, y=y)
-        X = self._check_X(X)
-        y = self._as_input(y, "y")
-        pred = self.predict(X)
-        truth = output_labels(self._check_Y(y, X.shape[0])) if y.ndim == 2 else y.reshape(-1)
-        if tuple(truth.shape) != tuple(pred.shape):
-            raise ValueError(f"y must hold {pred.shape[0]} labels; got shape {tuple(y.shape)}")
-        if self.device is not None:
-            truth = to_backend(truth, self.device)
-        return float((pred == truth).sum()) / pred.shape[0] if pred.shape[0] else 0.0
+        return float(self.cost_fn.fn(self._infer(X), Y)) + self._l2_term(X.shape[0])
 
     # ------------------------------------------------------------------ backprop
     def backprop(self, X, Y, validate: bool = True) -> tuple[list, list]:
@@ -281,34 +225,6 @@ class Network(InputChecks):
         """``[∂C/∂W^1, ∂C/∂b^1, ...]`` in the order of :meth:`parameters`."""
         grad_W, grad_b = self.backprop(X, Y, validate)
         return [g for gW, gb in zip(grad_W, grad_b) for g in (gW, gb)]
-
-    # ------------------------------------------------------------------ training
-    def fit(self, X, Y, epochs, batch_size, optimizer=None, lr=None, l2=0.0, validation=None,
-            callbacks=(), progress=True, resume=None):  # fmt: skip
-        """Train by mini-batch gradient descent; return a ``dlcourse.train.History``.
-
-        ``Y`` is ``(m, n_L)`` targets or ``(m,)`` integer labels (one-hot encoded when
-        ``n_L > 1``). Without ``optimizer`` plain SGD ``W <- W - lr * grad`` is used and ``lr``
-        is required; with one, ``lr`` (if given) is assigned to ``optimizer.lr``. ``l2`` is
-        Nielsen's λ with ``n = len(X)``. ``validation=(X_val, Y_val)`` adds validation cost
-        and accuracy to the history. Each epoch visits the rows in a fresh random order drawn
-        from the network's seeded generator. ``resume=path`` continues from a checkpoint
-        written by ``dlcourse.checkpoint.Checkpoint`` up to ``epochs`` in total (parameters,
-        optimiser, schedule, generator and history restored; see ``train.fit_loop``).
-        """
-        self._check_kinds(X=X, Y=Y)
-        X = self._check_X(X)
-        Y = self._check_Y(Y, X.shape[0])
-        if validation is not None:
-            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-                raise TypeError("validation must be a pair (X_val, Y_val)")
-            X_val = self._check_X(validation[0], "X_val")
-            validation = (X_val, self._check_Y(validation[1], X_val.shape[0], "Y_val"))
-        optimizer, self.l2 = fit_setup(optimizer, lr, l2)
-        self.n_train = X.shape[0]
-        return fit_loop(self, X, Y, epochs, batch_size, optimizer, validation=validation,
-                        callbacks=callbacks, progress=progress, rng=self.rng,
-                        resume=resume)  # fmt: skip
 
     # ------------------------------------------------------------------ files
     def _metadata(self) -> dict:

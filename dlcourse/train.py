@@ -1,6 +1,8 @@
-"""The mini-batch training loop shared by ``Network.fit`` (and later ``layers.Model.fit``).
+"""The mini-batch training loop and what ``Network`` and ``layers.Model`` share around it.
 
-A model trained by :func:`fit_loop` provides
+:class:`Trainable` is the common base of both: input checks, the L2 term, chunked
+evaluation (cost, accuracy, predictions) and the ``fit`` wrapper, written once. A model
+trained by :func:`fit_loop` provides
 
 - ``parameters() -> list`` of arrays that the optimiser updates in place,
 - ``gradients(X, Y, validate=False) -> list`` of the cost gradients, in the same order,
@@ -21,9 +23,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from dlcourse._validation import check_positive_int
+from dlcourse._validation import InputChecks, check_positive_int
 from dlcourse.backend import is_torch, to_backend
 from dlcourse.checkpoint import Run, load_checkpoint
+from dlcourse.metrics import output_labels
+
+CHUNK = 2048  # rows per forward pass when evaluating a whole data set
 
 
 @dataclass
@@ -245,3 +250,103 @@ def fit_loop(
             bar.close()
     train_end(callbacks, model, history)
     return history
+
+
+class Trainable(InputChecks):
+    """What ``Network`` and ``layers.Model`` share: checks, L2 term, evaluation and ``fit``.
+
+    A subclass sets ``cost_fn`` (a :class:`dlcourse.costs.Cost`), ``rng``, ``l2``,
+    ``n_train``, ``dtype`` and ``device`` and provides ``parameters()``, ``gradients(X, Y,
+    validate)``, ``_infer(X)`` (the output A^L of checked rows, in inference mode) and
+    ``_decayed()`` (the weight matrices under the L2 penalty).
+    """
+
+    cost_fn: object
+    rng: np.random.Generator
+    l2: float
+    n_train: int | None
+
+    # ------------------------------------------------------------------ L2
+    def _l2_n(self, m: int) -> int:
+        """The n of Nielsen's l2 / 2n: the training-set size, or the batch's m before fit."""
+        return self.n_train if self.n_train else m
+
+    def _l2_term(self, m: int) -> float:
+        """(l2 / 2n) Σ_l ||W^l||² over the decayed weight matrices (0.0 when l2 = 0)."""
+        if not self.l2:
+            return 0.0
+        weights = self._decayed()
+        total = sum(float((W * W).sum() if is_torch(W) else np.vdot(W, W)) for W in weights)
+        return self.l2 / (2.0 * self._l2_n(m)) * total
+
+    # ------------------------------------------------------------------ evaluation
+    def _in_chunks(self, X):
+        """``_infer`` over the rows of ``X`` in chunks of ``CHUNK`` rows, concatenated."""
+        chunks = [self._infer(X[i : i + CHUNK]) for i in range(0, max(len(X), 1), CHUNK)]
+        if is_torch(chunks[0]):
+            import torch
+
+            return torch.cat(chunks)
+        return np.concatenate(chunks)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class of each row, shape ``(m,)``: argmax of ``A^L``; with one output unit,
+        1 where the output exceeds 0.5 and 0 elsewhere."""
+        return output_labels(self.forward(X))
+
+    def loss_and_accuracy(self, X, Y) -> tuple[float, float]:
+        """Cost and accuracy of a whole (validated) data set, evaluated in chunks of rows.
+
+        ``Y`` has shape ``(m, n_L)``; the accuracy compares the ``output_labels`` of outputs
+        and targets.
+        """
+        m = X.shape[0]
+        total, correct = 0.0, 0
+        for i in range(0, m, CHUNK):
+            A = self._infer(X[i : i + CHUNK])
+            Yc = Y[i : i + CHUNK]
+            total += float(self.cost_fn.fn(A, Yc)) * A.shape[0]
+            correct += int((output_labels(A) == output_labels(Yc)).sum())
+        return total / max(m, 1) + self._l2_term(m), correct / max(m, 1)
+
+    def evaluate(self, X, y) -> float:
+        """Accuracy in [0, 1] of ``predict(X)`` against labels ``y`` (shape ``(m,)``) or
+        one-hot/target rows (shape ``(m, n_L)``)."""
+        self._check_kinds(X=X, y=y)
+        X = self._check_X(X)
+        y = self._as_input(y, "y")
+        pred = self.predict(X)
+        truth = output_labels(self._check_Y(y, X.shape[0])) if y.ndim == 2 else y.reshape(-1)
+        if tuple(truth.shape) != tuple(pred.shape):
+            raise ValueError(f"y must hold {pred.shape[0]} labels; got shape {tuple(y.shape)}")
+        if self.device is not None:
+            truth = to_backend(truth, self.device)
+        return float((pred == truth).sum()) / pred.shape[0] if pred.shape[0] else 0.0
+
+    # ------------------------------------------------------------------ training
+    def fit(self, X, Y, epochs, batch_size, optimizer=None, lr=None, l2=0.0, validation=None,
+            callbacks=(), progress=True, resume=None):  # fmt: skip
+        """Train by mini-batch gradient descent; return a ``dlcourse.train.History``.
+
+        ``Y`` is ``(m, n_L)`` targets or ``(m,)`` integer labels (one-hot encoded when
+        ``n_L > 1``). Without ``optimizer`` plain SGD ``W <- W - lr * grad`` is used and ``lr``
+        is required; with one, ``lr`` (if given) is assigned to ``optimizer.lr``. ``l2`` is
+        Nielsen's λ with ``n = len(X)``. ``validation=(X_val, Y_val)`` adds validation cost
+        and accuracy to the history. Each epoch visits the rows in a fresh random order drawn
+        from the model's seeded generator. ``resume=path`` continues from a checkpoint
+        written by ``dlcourse.checkpoint.Checkpoint`` up to ``epochs`` in total (parameters,
+        optimiser, schedule, generator and history restored; see :func:`fit_loop`).
+        """
+        self._check_kinds(X=X, Y=Y)
+        X = self._check_X(X)
+        Y = self._check_Y(Y, X.shape[0])
+        if validation is not None:
+            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+                raise TypeError("validation must be a pair (X_val, Y_val)")
+            X_val = self._check_X(validation[0], "X_val")
+            validation = (X_val, self._check_Y(validation[1], X_val.shape[0], "Y_val"))
+        optimizer, self.l2 = fit_setup(optimizer, lr, l2)
+        self.n_train = X.shape[0]
+        return fit_loop(self, X, Y, epochs, batch_size, optimizer, validation=validation,
+                        callbacks=callbacks, progress=progress, rng=self.rng,
+                        resume=resume)  # fmt: skip

@@ -1,5 +1,9 @@
 """``Model``: a network built from :mod:`dlcourse.layers`, trained by the loop of ``Network``.
 
+Input checks, the L2 term, evaluation and ``fit`` are ``Network``'s, inherited from
+:class:`dlcourse.train.Trainable`; what is Model's own is the forward and backward pass
+through its layers and the file format.
+
 The last layer, when it is an :class:`~dlcourse.layers.Activation`, is the *output
 activation* g_L and pairs with the cost exactly as in ``Network`` (BP1): the backward pass
 starts from δ^L = ``cost.delta(z^L, a^L, y, g_L)`` (e.g. ``a − y`` for softmax with
@@ -14,19 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse._validation import check_pairing
 from dlcourse.activations import get_activation
 from dlcourse.checkpoint import atomic_savez, read_npz
 from dlcourse.costs import Cost, get_cost
 from dlcourse.layers.base import Layer, Sequential
 from dlcourse.layers.config import from_config
 from dlcourse.layers.core import Activation
-from dlcourse.metrics import output_labels
+from dlcourse.train import Trainable
 
 FORMAT = "dlcourse.Model"
-_CHUNK = 2048  # rows per forward pass when evaluating a whole data set
 
 
-class Model:
+class Model(Trainable):
     """A trainable stack of layers with a cost.
 
     Parameters
@@ -48,12 +52,13 @@ class Model:
         else:
             self.output, self.body = get_activation("identity"), self.layers
         self.cost_fn: Cost = get_cost(cost)
-        z = np.zeros((1, 2))
-        self.cost_fn.delta(z, self.output.fn(z), z, self.output)  # unsupported pairing: fail now
+        check_pairing(self.cost_fn, self.output, 2, np.float64)  # unsupported pairing: fail now
         self.rng = np.random.default_rng(seed)
         self.l2, self.n_train = 0.0, None
         self._params = self.layers.params
         self.dtype = self._params[0].dtype if self._params else np.dtype(np.float64)
+        self.device = None  # NumPy only
+        self._width = None  # n_L, measured on the inputs by _check_X
 
     # ------------------------------------------------------------------ state
     def parameters(self) -> list[np.ndarray]:
@@ -69,83 +74,45 @@ class Model:
         return [self.rng, *self.layers.generators()]
 
     # ------------------------------------------------------------------ checks
-    def _check_X(self, X, name="X") -> np.ndarray:
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"{name} must have shape (m, n_in) (rows are examples); got {X.shape}")
-        if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
-            raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
-        X = np.asarray(X, dtype=self.dtype)
-        if not np.isfinite(X).all():
-            raise ValueError(f"{name} contains NaN or inf values")
-        return X
+    _owner = "model"
 
-    def _check_Y(self, Y, X, name="Y") -> np.ndarray:
-        """Targets of shape (m, k); integer labels of shape (m,) are one-hot encoded."""
-        Y, m = np.asarray(Y), X.shape[0]
-        k = self._forward(X[:1], training=False).shape[1]
-        if Y.ndim == 1 and Y.shape[0] == m:
-            if k == 1:
-                Y = Y.reshape(m, 1)
-            elif np.issubdtype(Y.dtype, np.integer):
-                if Y.size and (Y.min() < 0 or Y.max() >= k):
-                    raise ValueError(f"{name} holds labels in [{Y.min()}, {Y.max()}]; "
-                                     f"the model has {k} outputs")  # fmt: skip
-                return np.eye(k, dtype=self.dtype)[Y]
-        if Y.shape != (m, k):
-            raise ValueError(
-                f"{name} must have shape ({m}, {k}) or hold {m} integer labels; got {Y.shape}"
-            )
-        Y = np.asarray(Y, dtype=self.dtype)
-        if not np.isfinite(Y).all():
-            raise ValueError(f"{name} contains NaN or inf values")
-        return Y
+    def _n_in(self) -> None:
+        return None  # any number of features; the first layer checks its own
+
+    def _n_out(self) -> int:
+        return self._width
+
+    def _check_X(self, X, name="X") -> np.ndarray:
+        """Inputs of shape (m, n_in), real and finite, in the model's dtype; also measures
+        the output width n_L on the first row (for the checks of the targets)."""
+        X = super()._check_X(X, name)
+        self._width = self._infer(X[:1]).shape[1]
+        return X
 
     # ------------------------------------------------------------------ forward and cost
     def _forward(self, X, training: bool):
         return self.output.fn(self.body.forward(X, training))
+
+    def _infer(self, X):
+        return self._forward(X, False)
+
+    def _decayed(self) -> list:
+        """The weight matrices of the Linear layers (biases and batch-norm scales are not)."""
+        return self.layers.decayed()
 
     def forward(self, X, training: bool = False) -> np.ndarray:
         """Output a^L of shape (m, k); ``training=False`` (default) for inference."""
         X = self._check_X(X)
         if training:
             return self._forward(X, True)
-        chunks = range(0, max(len(X), 1), _CHUNK)
-        return np.concatenate([self._forward(X[i : i + _CHUNK], False) for i in chunks])
-
-    def _l2_term(self, m: int) -> float:
-        if not self.l2:
-            return 0.0
-        n = self.n_train or m
-        return self.l2 / (2.0 * n) * sum(float(np.vdot(W, W)) for W in self.layers.decayed())
+        return self._in_chunks(X)
 
     def cost(self, X, Y, training: bool = False) -> float:
         """Mean per-example cost of the batch plus the L2 term (a float)."""
+        self._check_kinds(X=X, Y=Y)
         X = self._check_X(X)
-        Y = self._check_Y(Y, X)
+        Y = self._check_Y(Y, X.shape[0])
         return float(self.cost_fn.fn(self.forward(X, training), Y)) + self._l2_term(len(X))
-
-    def loss_and_accuracy(self, X, Y) -> tuple[float, float]:
-        """Cost and accuracy over a whole validated data set (evaluation mode, in chunks)."""
-        m, total, correct = X.shape[0], 0.0, 0
-        for i in range(0, m, _CHUNK):
-            A, Yc = self._forward(X[i : i + _CHUNK], False), Y[i : i + _CHUNK]
-            total += float(self.cost_fn.fn(A, Yc)) * A.shape[0]
-            correct += int(np.count_nonzero(output_labels(A) == output_labels(Yc)))
-        return total / max(m, 1) + self._l2_term(m), correct / max(m, 1)
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted classes, shape (m,): argmax of a^L (one output: a^L > 0.5)."""
-        return output_labels(self.forward(X))
-
-    def evaluate(self, X, y) -> float:
-        """Accuracy in [0, 1] against labels (m,) or target rows (m, k)."""
-        X, y = self._check_X(X), np.asarray(y)
-        truth = output_labels(self._check_Y(y, X)) if y.ndim == 2 else y.reshape(-1)
-        pred = self.predict(X)
-        if truth.shape != pred.shape:
-            raise ValueError(f"y must hold {pred.shape[0]} labels; got shape {y.shape}")
-        return float(np.mean(pred == truth)) if pred.size else 0.0
 
     # ------------------------------------------------------------------ gradients
     def gradients(self, X, Y, validate: bool = True) -> list[np.ndarray]:
@@ -156,40 +123,21 @@ class Model:
         the layers' ``grads`` (overwritten by the next call).
         """
         if validate:
+            self._check_kinds(X=X, Y=Y)
             X = self._check_X(X)
-            Y = self._check_Y(Y, X)
+            Y = self._check_Y(Y, X.shape[0])
         z = self.body.forward(X, True)
         a = self.output.fn(z)
         delta = self.cost_fn.delta(z, a, Y, self.output)  # BP1, per example
         self.body.backward(delta * (1.0 / X.shape[0]))
         grads = self.layers.grads
         if self.l2:
-            decay = self.l2 / (self.n_train or X.shape[0])
+            decay = self.l2 / self._l2_n(X.shape[0])
             ids = {id(W) for W in self.layers.decayed()}
             for p, g in zip(self._params, grads):
                 if id(p) in ids:
                     g += decay * p
         return grads
-
-    # ------------------------------------------------------------------ training
-    def fit(self, X, Y, epochs, batch_size, optimizer=None, lr=None, l2=0.0, validation=None,
-            callbacks=(), progress=True, resume=None):  # fmt: skip
-        """Train through ``dlcourse.train.fit_loop``, exactly as ``Network.fit`` (same
-        arguments, including ``resume=path``); return the History."""
-        from dlcourse.train import fit_loop, fit_setup
-
-        X = self._check_X(X)
-        Y = self._check_Y(Y, X)
-        if validation is not None:
-            if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-                raise TypeError("validation must be a pair (X_val, Y_val)")
-            X_val = self._check_X(validation[0], "X_val")
-            validation = (X_val, self._check_Y(validation[1], X_val, "Y_val"))
-        optimizer, self.l2 = fit_setup(optimizer, lr, l2)
-        self.n_train = X.shape[0]
-        return fit_loop(self, X, Y, epochs, batch_size, optimizer, validation=validation,
-                        callbacks=callbacks, progress=progress, rng=self.rng,
-                        resume=resume)  # fmt: skip
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> Path:
