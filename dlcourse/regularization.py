@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import namespace
+from .backend import is_torch, namespace
 
 __all__ = [
     "l2_cost",
@@ -47,7 +47,8 @@ def _size(n: Any) -> int:
 def l2_cost(weights: Sequence, l2: float, n: int) -> float:
     """Nielsen's L2 term λ/(2n) Σ_w w², summed over every weight matrix in ``weights``."""
     l2, n = _nonneg("l2", l2), _size(n)
-    return l2 / (2 * n) * sum(float((W * W).sum()) for W in weights)
+    total = sum(float((W * W).sum() if is_torch(W) else np.vdot(W, W)) for W in weights)
+    return l2 / (2 * n) * total
 
 
 def l2_grad(W, l2: float, n: int):

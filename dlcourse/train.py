@@ -27,6 +27,7 @@ from dlcourse._validation import InputChecks, check_positive_int
 from dlcourse.backend import is_torch, to_backend
 from dlcourse.checkpoint import Run, load_checkpoint
 from dlcourse.metrics import output_labels
+from dlcourse.regularization import l2_cost
 
 CHUNK = 2048  # rows per forward pass when evaluating a whole data set
 
@@ -275,9 +276,7 @@ class Trainable(InputChecks):
         """(l2 / 2n) Σ_l ||W^l||² over the decayed weight matrices (0.0 when l2 = 0)."""
         if not self.l2:
             return 0.0
-        weights = self._decayed()
-        total = sum(float((W * W).sum() if is_torch(W) else np.vdot(W, W)) for W in weights)
-        return self.l2 / (2.0 * self._l2_n(m)) * total
+        return l2_cost(self._decayed(), self.l2, self._l2_n(m))
 
     # ------------------------------------------------------------------ evaluation
     def _in_chunks(self, X):

@@ -25,6 +25,7 @@ from dlcourse.costs import Cost, get_cost
 from dlcourse.layers.base import Layer, Sequential
 from dlcourse.layers.config import from_config
 from dlcourse.layers.core import Activation
+from dlcourse.regularization import l2_grad
 from dlcourse.train import Trainable
 
 FORMAT = "dlcourse.Model"
@@ -132,11 +133,10 @@ class Model(Trainable):
         self.body.backward(delta * (1.0 / X.shape[0]))
         grads = self.layers.grads
         if self.l2:
-            decay = self.l2 / self._l2_n(X.shape[0])
-            ids = {id(W) for W in self.layers.decayed()}
+            n, ids = self._l2_n(X.shape[0]), {id(W) for W in self._decayed()}
             for p, g in zip(self._params, grads):
                 if id(p) in ids:
-                    g += decay * p
+                    g += l2_grad(p, self.l2, n)
         return grads
 
     # ------------------------------------------------------------------ files
