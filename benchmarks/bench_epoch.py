@@ -99,7 +99,7 @@ def time_loop(X, Y, n_steps: int) -> tuple[float, float, float]:
 def time_vectorised(X, Y, dtype: str) -> tuple[float, float, float]:
     """The inner loop of ``dlcourse.train.fit_loop``: index a batch, ``gradients``, SGD step."""
     net = dc.Network(SIZES, dtype=dtype, seed=0)
-    params, opt = net.parameters(), dc.train.PlainSGD(LR)
+    params, opt = net.parameters(), dc.optim.SGD(LR)
     order = np.random.default_rng(0).permutation(len(X))
 
     def step(i):
@@ -160,7 +160,7 @@ def wide_throughput(n: int, rounds: int) -> dict[str, float]:
     X, Y = make_data(n, seed=2)
     X, Y = X.astype(np.float32), Y.astype(np.float32)
     net = dc.Network(WIDE, dtype="float32", seed=0)
-    params, opt = net.parameters(), dc.train.PlainSGD(0.01)
+    params, opt = net.parameters(), dc.optim.SGD(0.01)
     Xb, Yb = X[:256].copy(), Y[:256].copy()
     rng = np.random.default_rng(1)
     A, B = rng.random((256, 784), dtype=np.float32), rng.random((784, 1024), dtype=np.float32)
@@ -184,7 +184,7 @@ def wide_throughput(n: int, rounds: int) -> dict[str, float]:
 
     def epoch():
         fresh = dc.Network(WIDE, dtype="float32", seed=0)
-        sgd, order_rng = dc.train.PlainSGD(0.01), np.random.default_rng(0)
+        sgd, order_rng = dc.optim.SGD(0.01), np.random.default_rng(0)
         dc.train.fit_loop(
             fresh, X, Y, 1, 256, sgd, progress=False, rng=order_rng, track_train=False
         )

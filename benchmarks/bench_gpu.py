@@ -7,7 +7,7 @@ One training step = forward pass, gradients, plain SGD update, on a mini-batch o
 rows (seeded) with one-hot targets; sigmoid hidden units, softmax output, cross-entropy,
 float32. Rows:
 
-- dlcourse NumPy CPU: ``Network`` (device=None): ``gradients`` (BP1–BP4) + ``PlainSGD``.
+- dlcourse NumPy CPU: ``Network`` (device=None): ``gradients`` (BP1–BP4) + ``optim.SGD``.
 - dlcourse on torch CPU / CUDA: the same ``Network`` code with ``device="cpu"``/``"cuda"``.
 - idiomatic torch CPU / CUDA: ``nn.Sequential`` (:func:`dlcourse.torchnet.to_module`),
   ``torch.optim.SGD``, ``nn.CrossEntropyLoss`` on logits; on CUDA also with AMP (bf16
@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dlcourse as dc  # noqa: E402
-from dlcourse.train import PlainSGD  # noqa: E402
+from dlcourse.optim import SGD  # noqa: E402
 
 SIZES = [784, 1024, 1024, 10]
 BATCH, LR = 1024, 0.1
@@ -65,7 +65,7 @@ def network_step(device, X, Y):
                      seed=0)  # fmt: skip
     if device is not None:
         X, Y = net._cast(X), net._cast(Y)
-    opt = PlainSGD(LR)
+    opt = SGD(LR)
     params = net.parameters()
     return lambda: opt.step(params, net.gradients(X, Y, validate=False))
 

@@ -27,6 +27,7 @@ from dlcourse._validation import InputChecks, check_positive_int
 from dlcourse.backend import is_torch, to_backend
 from dlcourse.checkpoint import Run, load_checkpoint
 from dlcourse.metrics import output_labels
+from dlcourse.optim import SGD
 from dlcourse.regularization import l2_cost
 
 CHUNK = 2048  # rows per forward pass when evaluating a whole data set
@@ -54,25 +55,6 @@ class History:
 
     def __len__(self) -> int:
         return len(self.epoch)
-
-
-class PlainSGD:
-    """Plain stochastic gradient descent, ``p <- p - lr * grad`` for every parameter.
-
-    The update is done in place without temporaries: the gradient arrays are scaled by
-    ``lr`` in place (they are scratch space produced afresh for every mini-batch).
-    """
-
-    def __init__(self, lr: float):
-        lr = float(lr)
-        if not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"lr must be a positive number; got {lr}")
-        self.lr = lr
-
-    def step(self, params, grads) -> None:
-        for p, g in zip(params, grads, strict=True):
-            g *= self.lr
-            p -= g
 
 
 def in_notebook() -> bool:
@@ -106,13 +88,14 @@ def _progress_bar(total: int, progress: bool, initial: int = 0):
 def fit_setup(optimizer, lr, l2) -> tuple[object, float]:
     """The optimiser and L2 strength that ``Network.fit`` and ``Model.fit`` train with.
 
-    Without ``optimizer``: :class:`PlainSGD` with ``lr`` (then required); with one, ``lr``
+    Without ``optimizer``: ``optim.SGD(lr)``, plain ``p <- p - lr * grad`` (``lr`` then
+    required); with one, ``lr``
     (if given) is assigned to ``optimizer.lr``. ``l2`` (Nielsen's λ) must be finite and >= 0.
     """
     if optimizer is None:
         if lr is None:
             raise ValueError("fit needs a learning rate lr= when no optimizer is given")
-        optimizer = PlainSGD(lr)
+        optimizer = SGD(lr)
     elif lr is not None:
         optimizer.lr = lr
     l2 = float(l2)
