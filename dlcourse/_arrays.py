@@ -61,7 +61,14 @@ def check_same_shape(a, b, names=("input", "target")):
 
 
 def clamped_log(xp, x):
-    """log(x) clamped below at -100 (torch's convention in binary_cross_entropy)."""
+    """log(x) clamped below at -100 (torch's convention in binary_cross_entropy).
+
+    On NumPy, x is first raised to the smallest normal float, so log(0) raises no warning
+    (in float32 that makes log(0) = −87.3, above the clamp); a torch tensor takes
+    ``x.log().clamp(min=-100)`` exactly as torch does, with autograd's gradient.
+    """
+    if xp is not np and hasattr(x, "clamp"):
+        return x.log().clamp(min=LOG_CLAMP)
     tiny = np.finfo(np.float64 if x.dtype == xp.float64 else np.float32).tiny
     return xp.clip(xp.log(xp.clip(x, min=tiny)), min=LOG_CLAMP)
 

@@ -4,6 +4,8 @@ side by side, one place for each.
 A :class:`Cost` holds
 
 - ``fn(a, y)``: the mean over the ``m`` rows of the per-example cost C_x (a float);
+- ``mean(a, y)``: the same as a 0-d array of ``a``'s library, so that torch's autograd can
+  differentiate it (``torchnet.network_cost``);
 - ``delta(z, a, y, output)``: BP1, δ^L = ∂C_x/∂z^L for any output activation g_L (shape
   ``(m, n_L)``, not divided by m), the general form (∂C/∂a) · ∂a/∂z;
 - ``closed_forms[output name](a, y)``: the same δ^L simplified for the book's pairings,
@@ -34,7 +36,8 @@ Array = Any
 
 @dataclass(frozen=True)
 class Cost:
-    """A Network cost: ``fn(a, y)`` is the mean over the m rows of the per-example cost;
+    """A Network cost: ``fn(a, y)`` is the mean over the m rows of the per-example cost
+    (``mean(a, y)`` the same as a 0-d array, if given);
     ``delta(z, a, y, output_activation)`` is δ^L = ∂C_x/∂z^L per example, shape (m, n_L)
     (BP1; not divided by m); ``closed_forms`` maps an output activation's name to δ^L
     written through ``a`` and ``y`` only, for the pairings where it simplifies."""
@@ -43,6 +46,7 @@ class Cost:
     fn: Callable[[Array, Array], float]
     delta: Callable[[Array, Array, Array, Activation], Array]
     closed_forms: Mapping[str, Callable[[Array, Array], Array]] = field(default_factory=dict)
+    mean: Callable[[Array, Array], Array] | None = None
 
     def fast_delta(self, output: Activation) -> Callable[[Array, Array], Array] | None:
         """The closed form of BP1 for ``output`` if there is one and ``output`` is the
@@ -69,7 +73,7 @@ def _chain(dC_da, z, a, act):
 # ----------------------------------------------------------------------------- quadratic
 def _quadratic(a, y):
     xp, a, y, m = _pair(a, y)
-    return float(0.5 * xp.sum((a - y) ** 2) / m)
+    return 0.5 * xp.sum((a - y) ** 2) / m
 
 
 def _quadratic_delta(z, a, y, output):
@@ -88,7 +92,7 @@ def _bce(a, y):
     xp, a, y, m = _pair(a, y)
     with quiet(xp):
         per = y * clamped_log(xp, a) + (1.0 - y) * clamped_log(xp, 1.0 - a)
-    return float(-xp.sum(per) / m)
+    return -xp.sum(per) / m
 
 
 def _bce_delta(z, a, y, output):
@@ -109,7 +113,7 @@ def _bce_delta(z, a, y, output):
 def _ce(a, y):
     xp, a, y, m = _pair(a, y)
     with quiet(xp):
-        return float(-xp.sum(y * clamped_log(xp, a)) / m)
+        return -xp.sum(y * clamped_log(xp, a)) / m
 
 
 def _ce_delta(z, a, y, output):
@@ -129,12 +133,16 @@ def _a_minus_y(a, y):
     return a - y
 
 
+def _cost(name, mean, delta, closed_forms) -> Cost:
+    return Cost(name, lambda a, y: float(mean(a, y)), delta, closed_forms, mean)
+
+
 COSTS: dict[str, Cost] = {
     c.name: c
     for c in (
-        Cost("quadratic", _quadratic, _quadratic_delta, QUADRATIC_CLOSED_FORMS),
-        Cost("binary_cross_entropy", _bce, _bce_delta, {"sigmoid": _a_minus_y}),
-        Cost("cross_entropy", _ce, _ce_delta, {"softmax": _a_minus_y}),
+        _cost("quadratic", _quadratic, _quadratic_delta, QUADRATIC_CLOSED_FORMS),
+        _cost("binary_cross_entropy", _bce, _bce_delta, {"sigmoid": _a_minus_y}),
+        _cost("cross_entropy", _ce, _ce_delta, {"softmax": _a_minus_y}),
     )
 }
 

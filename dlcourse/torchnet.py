@@ -12,27 +12,16 @@ and the log and arrives at ``A^L − Y``, the closed form of BP1).
 
 from __future__ import annotations
 
-import math
-import time
-
 import numpy as np
 import torch
 from torch import nn
 
 from dlcourse._validation import check_positive_int
-from dlcourse.backend import get_device, to_numpy
+from dlcourse.backend import get_device, to_backend, to_numpy
+from dlcourse.costs import get_cost
 from dlcourse.metrics import output_labels
 from dlcourse.network import OUTPUTS, Network
-from dlcourse.train import (
-    History,
-    _progress_bar,
-    diverged,
-    epoch_end,
-    record_epoch,
-    train_end,
-)
-
-LOG_CLAMP = -100.0  # clamp of ln a in the cross-entropies, like torch's binary_cross_entropy
+from dlcourse.train import History, run_epochs
 
 
 class GeluApprox(nn.Module):
@@ -152,25 +141,19 @@ def from_module(module: nn.Module, cost=None, dtype=None, device=None, seed=None
         dtype = str(linears[0].weight.dtype).removeprefix("torch.")
     net = Network(sizes, hidden.pop(), output, cost, "constant", dtype, device, seed)
     for l, lin in enumerate(linears, start=1):
-        net.weights[l - 1] = net._cast(to_numpy(lin.weight))
-        net.biases[l - 1] = net._cast(to_numpy(lin.bias))
+        net.weights[l - 1] = to_backend(to_numpy(lin.weight), net.device, net.dtype)
+        net.biases[l - 1] = to_backend(to_numpy(lin.bias), net.device, net.dtype)
     return net
 
 
 def network_cost(name: str):
     """The Network cost ``name`` as a torch function ``(A, Y) -> scalar``: the mean over the
-    rows of the per-example cost (quadratic ½‖a − y‖², binary or categorical cross-entropy)."""
-    costs = {
-        "quadratic": lambda a, y: 0.5 * ((a - y) ** 2).sum() / a.shape[0],
-        "binary_cross_entropy": lambda a, y: (
-            -(y * a.log().clamp(min=LOG_CLAMP) + (1 - y) * (1 - a).log().clamp(min=LOG_CLAMP)).sum()
-            / a.shape[0]
-        ),
-        "cross_entropy": lambda a, y: -(y * a.log().clamp(min=LOG_CLAMP)).sum() / a.shape[0],
-    }
-    if name not in costs:
-        raise ValueError(f"unknown cost {name!r}; expected one of {sorted(costs)}")
-    return costs[name]
+    rows of the per-example cost (quadratic ½‖a − y‖², binary or categorical cross-entropy),
+    the formula of :data:`dlcourse.costs.COSTS` evaluated on tensors (``Cost.mean``)."""
+    cost = get_cost(name)
+    if cost.mean is None:
+        raise ValueError(f"cost {cost.name!r} has no array form (Cost.mean) to differentiate")
+    return cost.mean
 
 
 def _targets(Y, n_out: int, one_hot: bool, device, dtype):
@@ -263,38 +246,25 @@ def fit_torch(
         correct = int((output_labels(A) == truth).sum())
         return float(cost_fn(A, Ye)), correct / max(A.shape[0], 1)
 
+    def train_epoch():
+        for xb, yb in loader:
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, _AMP[amp], enabled=bool(amp)):
+                out = model(xb)
+            loss = cost_fn(out.to(dtype), yb)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        return evaluate(X, Y)
+
     history = History()
     callbacks = tuple(callbacks)
     for cb in callbacks:
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin(module, history)
-    bar = _progress_bar(epochs, progress)
-    try:
-        for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            for xb, yb in loader:
-                optimizer.zero_grad(set_to_none=True)
-                with torch.autocast(device.type, _AMP[amp], enabled=bool(amp)):
-                    out = model(xb)
-                loss = cost_fn(out.to(dtype), yb)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            cost_value, acc = evaluate(X, Y)
-            lr_now = float(optimizer.param_groups[0]["lr"])
-            if not math.isfinite(cost_value):
-                raise diverged(epoch, cost_value, lr_now)
-            val = evaluate(*validation) if validation is not None else (math.nan, math.nan)
-            record_epoch(history, epoch, cost_value, acc, val, lr_now, start)
-            if bar is not None:
-                bar.set_postfix({"cost": f"{cost_value:.4g}", "acc": f"{acc:.3f}"}, refresh=False)
-                bar.update(1)
-            if epoch_end(callbacks, module, epoch, history):
-                break
-    finally:
-        if bar is not None:
-            bar.close()
-    train_end(callbacks, module, history)
+    lr_now = lambda: optimizer.param_groups[0]["lr"]  # noqa: E731
+    run_epochs(module, history, callbacks, train_epoch, evaluate, validation, first=1,
+               epochs=epochs, progress=progress, lr=lr_now)  # fmt: skip
     return history
 
 
@@ -345,8 +315,8 @@ def fit_network(
                         cost=net.cost_fn.name, **options)  # fmt: skip
     trained = from_module(module, cost=net.cost_fn, dtype=np.dtype(net.dtype).name)
     for l in range(len(net.weights)):
-        net.weights[l] = net._cast(trained.weights[l])
-        net.biases[l] = net._cast(trained.biases[l])
+        net.weights[l] = to_backend(trained.weights[l], net.device, net.dtype)
+        net.biases[l] = to_backend(trained.biases[l], net.device, net.dtype)
     net.l2, net.n_train = float(l2), m
     return history
 

@@ -70,7 +70,7 @@ def is_interactive() -> bool:
     return in_notebook() or bool(isatty and isatty())
 
 
-def _progress_bar(total: int, progress: bool, initial: int = 0):
+def progress_bar(total: int, progress: bool, initial: int = 0):
     """A tqdm bar over epochs (the notebook widget in Jupyter), or ``None`` when ``progress``
     is False or nobody watches (see :func:`is_interactive`: logs and CI stay clean)."""
     if not progress or not is_interactive():
@@ -193,38 +193,57 @@ def fit_loop(
             cb.bind(run)
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin(model, history)
-    bar = _progress_bar(epochs, progress, initial=min(done, epochs))
+
+    def train_epoch():
+        order = rng.permutation(m)
+        if is_torch(X):  # one copy of the epoch's order to the device, not one per batch
+            order = to_backend(order, X.device)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for k in range(0, m, batch_size):
+                idx = order[k : k + batch_size]
+                optimizer.step(params, model.gradients(X[idx], Y[idx], validate=False))
+            return model.loss_and_accuracy(X, Y) if track_train else (math.nan,) * 2
+
+    def evaluate(X_val, Y_val):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return model.loss_and_accuracy(X_val, Y_val)
+
+    def finite(cost):
+        if track_train:
+            return math.isfinite(cost)
+        return all(bool((p.isfinite() if is_torch(p) else np.isfinite(p)).all()) for p in params)
+
+    run_epochs(model, history, callbacks, train_epoch, evaluate, validation, first=done + 1,
+               epochs=epochs, progress=progress, lr=lambda: getattr(optimizer, "lr", math.nan),
+               finite=finite)  # fmt: skip
+    return history
+
+
+def run_epochs(model, history, callbacks, train_epoch, evaluate, validation, *, first, epochs,
+               progress, lr, finite=math.isfinite):  # fmt: skip
+    """The epoch bookkeeping of every training loop (:func:`fit_loop`, ``torchnet.fit_torch``).
+
+    For ``epoch = first..epochs``: ``train_epoch() -> (cost, accuracy)`` trains one epoch and
+    evaluates the training set; ``finite(cost)`` False stops with :func:`diverged`;
+    ``evaluate(X_val, Y_val) -> (cost, accuracy)`` scores ``validation`` (if given); the
+    epoch is recorded in ``history`` with ``lr()``, shown on the progress bar, and passed to
+    the callbacks' ``on_epoch_end`` (any True stops); ``on_train_end`` ends the run.
+    """
+    bar = progress_bar(epochs, progress, initial=min(first - 1, epochs))
     try:
-        for epoch in range(done + 1, epochs + 1):
+        for epoch in range(first, epochs + 1):
             start = time.perf_counter()
-            order = rng.permutation(m)
-            if is_torch(X):  # one copy of the epoch's order to the device, not one per batch
-                order = to_backend(order, X.device)
-            with np.errstate(over="ignore", invalid="ignore"):
-                for k in range(0, m, batch_size):
-                    idx = order[k : k + batch_size]
-                    optimizer.step(params, model.gradients(X[idx], Y[idx], validate=False))
-                cost, acc = model.loss_and_accuracy(X, Y) if track_train else (math.nan,) * 2
-            lr = float(getattr(optimizer, "lr", math.nan))
-            bad = (
-                not math.isfinite(cost)
-                if track_train
-                else not all(
-                    bool((p.isfinite() if is_torch(p) else np.isfinite(p)).all()) for p in params
-                )
-            )
-            if bad:
-                raise diverged(epoch, cost, lr)
-            val_cost, val_acc = math.nan, math.nan
-            if validation is not None:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    val_cost, val_acc = model.loss_and_accuracy(*validation)
-            record_epoch(history, epoch, cost, acc, (val_cost, val_acc), lr, start)
+            cost, acc = train_epoch()
+            lr_now = float(lr())
+            if not finite(cost):
+                raise diverged(epoch, cost, lr_now)
+            val_cost, val_acc = evaluate(*validation) if validation is not None else (math.nan,) * 2
+            record_epoch(history, epoch, cost, acc, (val_cost, val_acc), lr_now, start)
             if bar is not None:
                 shown = {"cost": f"{cost:.4g}", "acc": f"{acc:.3f}"}
                 if validation is not None:
                     shown.update(val_cost=f"{val_cost:.4g}", val_acc=f"{val_acc:.3f}")
-                shown.update(lr=f"{lr:.3g}")
+                shown.update(lr=f"{lr_now:.3g}")
                 bar.set_postfix(shown, refresh=False)
                 bar.update(1)
             if epoch_end(callbacks, model, epoch, history):
@@ -233,7 +252,6 @@ def fit_loop(
         if bar is not None:
             bar.close()
     train_end(callbacks, model, history)
-    return history
 
 
 class Trainable(InputChecks):
