@@ -114,13 +114,37 @@ def is_integer(A) -> bool:
     return np.issubdtype(A.dtype, np.integer)
 
 
+def class_labels(y, name: str = "y"):
+    """The one rule for class labels: a 1-D array of integers (NumPy, or a torch tensor).
+
+    A wrong shape raises ``ValueError``; floats, even whole numbers, raise ``TypeError``
+    (convert with ``y.astype(int)``); an empty array of any dtype is read as no labels.
+    """
+    y = y if is_torch(y) else np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of class labels; got shape {tuple(y.shape)}")
+    if not is_integer(y):
+        if y.shape[0] == 0:
+            return y.long() if is_torch(y) else y.astype(np.int64)
+        raise TypeError(
+            f"{name} must hold integer class labels; got dtype {y.dtype} "
+            "(convert whole-number floats with y.astype(int))"
+        )
+    return y
+
+
 def one_hot(y, k: int, dtype, owner: str = "network", name: str = "Y"):
-    """Integer labels of shape (m,) -> one-hot rows of shape (m, k) (torch labels: a torch
-    tensor of integers, cast by the caller). Labels outside 0..k-1 raise ``ValueError``
-    naming ``name`` and the ``owner``'s k outputs."""
+    """Integer labels of shape (m,) -> one-hot rows of shape (m, k): row i is 1 at y[i].
+
+    ``y`` is checked by :func:`class_labels`; labels outside 0..k-1 raise ``ValueError``
+    naming ``name`` and the ``owner`` of the k outputs. A torch tensor gives a torch tensor
+    of integers (the caller casts it).
+    """
+    y = class_labels(y, name)
     if y.shape[0] and (y.min() < 0 or y.max() >= k):
         raise ValueError(
-            f"{name} holds labels in [{y.min()}, {y.max()}]; the {owner} has {k} outputs"
+            f"{name}: labels must lie in 0..{k - 1} for k={k} (the {owner}'s outputs); "
+            f"got values from {y.min()} to {y.max()}"
         )
     if is_torch(y):
         import torch
@@ -207,13 +231,8 @@ class InputChecks:
         if Y.ndim == 1 and Y.shape[0] == m:
             if k == 1:
                 Y = Y.reshape(m, 1)
-            elif is_integer(Y):
+            else:  # integer labels (class_labels says how to fix anything else)
                 return self._cast(one_hot(Y, k, self.dtype, self._owner, name))
-            else:
-                raise ValueError(
-                    f"{name} of shape {Y.shape} must be integer class labels or have shape "
-                    f"({m}, {k}); got dtype {Y.dtype}"
-                )
         if tuple(Y.shape) != (m, k):
             raise ValueError(
                 f"{name} must have shape ({m}, {k}) or hold {m} integer labels; "

@@ -34,12 +34,12 @@ import socket
 import sys
 from datetime import timedelta
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
+from dlcourse._validation import one_hot
 from dlcourse.backend import get_device
 from dlcourse.network import Network
 from dlcourse.torchnet import from_module, network_cost, to_module
@@ -117,7 +117,7 @@ def train(args: argparse.Namespace) -> Network | None:
         ddp = DistributedDataParallel(
             module, device_ids=[device] if device.type == "cuda" else None
         )
-        Y = np.eye(net.sizes[-1], dtype=X.dtype)[y]
+        Y = one_hot(y, net.sizes[-1], X.dtype)
         dataset = TensorDataset(torch.as_tensor(X), torch.as_tensor(Y))
         sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, seed=args.seed)
         loader = DataLoader(dataset, batch_size=args.batch_size, sampler=sampler)

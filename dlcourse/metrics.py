@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from dlcourse._validation import class_labels
 from dlcourse.backend import is_torch
 
 
 def _labels(y, name: str) -> np.ndarray:
+    """Labels (m,) (the rule of ``_validation.class_labels``) or rows (m, k) read by argmax."""
     y = np.asarray(y)
     if y.ndim == 2:
         return np.argmax(y, axis=1)
     if y.ndim != 1:
         raise ValueError(f"{name} must have shape (m,) or (m, k); got shape {y.shape}")
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.equal(np.mod(y, 1), 0)):
-            raise ValueError(f"{name} must hold integer class labels; got dtype {y.dtype}")
-        y = y.astype(np.int64)
-    return y
+    return class_labels(y, name)
 
 
 def output_labels(A):

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from dlcourse._validation import check_positive_int
+from dlcourse._validation import one_hot as to_one_hot
 from dlcourse.backend import get_device, to_backend, to_numpy
 from dlcourse.costs import get_cost
 from dlcourse.metrics import output_labels
@@ -161,7 +162,7 @@ def _targets(Y, n_out: int, one_hot: bool, device, dtype):
     is a Network cost (``one_hot``)."""
     Y = torch.as_tensor(np.asarray(Y) if not isinstance(Y, torch.Tensor) else Y, device=device)
     if one_hot and Y.ndim == 1 and not Y.dtype.is_floating_point:
-        Y = nn.functional.one_hot(Y.long(), n_out) if n_out > 1 else Y[:, None]
+        Y = to_one_hot(Y, n_out, dtype, name="Y") if n_out > 1 else Y[:, None]
     return Y.to(dtype) if (one_hot or Y.dtype.is_floating_point) else Y
 
 

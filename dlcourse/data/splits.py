@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dlcourse._validation import class_labels
+from dlcourse._validation import one_hot as _one_hot
+
 __all__ = [
     "Dataset",
     "as_rng",
@@ -74,38 +77,20 @@ class Dataset:
         return f"Dataset({self.name or 'unnamed'}: {shapes}, {self.n_classes} classes)"
 
 
-def _labels(y: np.ndarray, what: str = "y") -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{what} must be a 1-D array of class labels; got shape {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(
-            f"{what} must hold integer class labels; got dtype {y.dtype} "
-            "(convert whole-number floats with y.astype(int))"
-        )
-    return y
-
-
 def one_hot(y: np.ndarray, k: int | None = None, dtype: str = "float64") -> np.ndarray:
     """Targets ``Y`` of shape ``(m, k)`` with ``Y[i, y[i]] = 1`` and zeros elsewhere.
 
     ``y`` has shape ``(m,)`` with integer labels in ``0 .. k-1``; ``k`` defaults to
     ``max(y) + 1``. Labels outside that range raise ``ValueError``.
     """
-    y = _labels(y)
+    y = class_labels(y, "y")
     if k is None:
         if y.size == 0:
             raise ValueError("cannot infer the number of classes k from an empty y; pass k")
         k = int(y.max()) + 1
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer number of classes; got {k!r}")
-    if y.size and (y.min() < 0 or y.max() >= k):
-        raise ValueError(
-            f"labels must lie in 0..{k - 1} for k={k}; got values from {y.min()} to {y.max()}"
-        )
-    Y = np.zeros((y.shape[0], int(k)), dtype=dtype)
-    Y[np.arange(y.shape[0]), y] = 1
-    return Y
+    return _one_hot(y, int(k), dtype, owner="data set", name="y")
 
 
 def stratified_indices(
@@ -117,7 +102,7 @@ def stratified_indices(
     ``round(fractions[j] * m_c)`` examples of each class ``c`` (``m_c`` its count) and the last
     part takes what remains. The same ``y`` and seed always give the same parts.
     """
-    y, rng = _labels(y), as_rng(rng)
+    y, rng = class_labels(y, "y"), as_rng(rng)
     if any(f < 0 for f in fractions) or sum(fractions) >= 1:
         raise ValueError(f"fractions must be >= 0 and sum to less than 1; got {fractions}")
     parts: list[list[np.ndarray]] = [[] for _ in range(len(fractions) + 1)]

@@ -117,7 +117,7 @@ def test_regression_curves():
 def test_one_hot_values_and_errors():
     np.testing.assert_array_equal(data.one_hot(np.array([2, 0, 1]), 4), np.eye(4)[[2, 0, 1]])
     assert data.one_hot(np.array([0, 3])).shape == (2, 4)
-    with pytest.raises(ValueError, match=r"0\.\.2 for k=3; got values from 0 to 3"):
+    with pytest.raises(ValueError, match=r"0\.\.2 for k=3 .*; got values from 0 to 3"):
         data.one_hot(np.array([0, 3]), 3)
     with pytest.raises(ValueError, match="from -1"):
         data.one_hot(np.array([-1, 1]), 3)

@@ -51,6 +51,8 @@ def test_errors():
         accuracy([0, 1], [0, 1, 1])
     with pytest.raises(ValueError, match=r"expected 0\.\.1"):
         confusion_matrix([0, 2], [0, 1], k=2)
-    with pytest.raises(ValueError, match="integer"):
+    with pytest.raises(TypeError, match="integer"):  # one rule for labels: floats refused
         accuracy([0.5, 1.0], [0, 1])
+    with pytest.raises(TypeError, match="integer"):
+        accuracy([0.0, 1.0], [0, 1])
     assert accuracy([], []) == 0.0

@@ -264,7 +264,7 @@ def test_wrong_feature_count_and_target_shape():
         net.cost(X, np.zeros((3, 9)))
     with pytest.raises(ValueError, match="labels"):
         net.backprop(X, np.array([0, 3, 10]))
-    with pytest.raises(ValueError, match="integer class labels"):
+    with pytest.raises(TypeError, match="integer class labels"):
         net.cost(X, np.zeros(3))
 
 
