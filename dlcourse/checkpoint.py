@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 
 from dlcourse._validation import check_positive_int
+from dlcourse.backend import to_numpy
 
-FORMAT = "dlcourse.checkpoint"
+CHECKPOINT_FORMAT = "dlcourse.checkpoint"
 
 
 def atomic_savez(path, arrays: dict[str, Any]) -> Path:
@@ -91,30 +92,24 @@ def _stateful(callbacks) -> list:
     return [cb for cb in callbacks if hasattr(cb, "state_dict") and hasattr(cb, "load_state_dict")]
 
 
-def _numpy(value):
-    if hasattr(value, "detach"):  # torch tensor
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
-
-
 def save_checkpoint(path, run: Run, epoch: int) -> Path:
     """Write the state of ``run`` after ``epoch`` completed epochs to ``path``; return it."""
     arrays: dict[str, Any] = {}
     for i, p in enumerate(run.model.parameters()):
-        arrays[f"param.{i}"] = _numpy(p)
+        arrays[f"param.{i}"] = to_numpy(p)
     for i, b in enumerate(_buffers(run.model)):
-        arrays[f"buffer.{i}"] = _numpy(b)
+        arrays[f"buffer.{i}"] = to_numpy(b)
     opt_state = run.optimizer.state_dict() if hasattr(run.optimizer, "state_dict") else {}
     opt_state = opt_state or {"lr": getattr(run.optimizer, "lr", np.nan)}
     for key, value in opt_state.items():
-        arrays[f"optimizer.{key}"] = _numpy(value)
+        arrays[f"optimizer.{key}"] = to_numpy(value)
     for j, cb in enumerate(_stateful(run.callbacks)):
         for key, value in cb.state_dict().items():
-            arrays[f"callback.{j}.{key}"] = _numpy(value)
+            arrays[f"callback.{j}.{key}"] = to_numpy(value)
     for f in fields(run.history):
         arrays[f"history.{f.name}"] = np.asarray(getattr(run.history, f.name), dtype=np.float64)
     meta = {
-        "format": FORMAT,
+        "format": CHECKPOINT_FORMAT,
         "version": 1,
         "epoch": int(epoch),
         "model": type(run.model).__name__,
@@ -141,12 +136,14 @@ def load_checkpoint(path, run: Run) -> int:
     data = read_npz(path)
     try:
         meta = json.loads(str(data.pop("metadata")[0]))
-        _expect(path, meta.get("format") == FORMAT, f"metadata says {meta.get('format')!r}")
+        found = meta.get("format")
+        _expect(path, found == CHECKPOINT_FORMAT, f"metadata says {found!r}")
         epoch = int(meta["epoch"])
     except (KeyError, IndexError, TypeError, ValueError, json.JSONDecodeError) as err:
         if isinstance(err, ValueError) and str(path) in str(err):
             raise
-        raise ValueError(f"{path}: not a {FORMAT} file ({type(err).__name__}: {err})") from None
+        reason = f"{type(err).__name__}: {err}"
+        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} file ({reason})") from None
 
     def group(prefix: str) -> dict[str, np.ndarray]:
         return {k[len(prefix) :]: v for k, v in data.items() if k.startswith(prefix)}

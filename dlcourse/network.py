@@ -31,7 +31,7 @@ from dlcourse._validation import (
 from dlcourse.backend import get_device, is_torch
 from dlcourse.costs import Cost, get_cost
 from dlcourse.init import get_initializer, init_bias
-from dlcourse.network_io import FORMAT, load_network, network_metadata, save_network
+from dlcourse.network_io import NETWORK_FORMAT, load_network, network_metadata, save_network
 from dlcourse.train import Trainable
 
 
@@ -258,4 +258,4 @@ class Network(Trainable):
         )
 
 
-__all__ = ["Network", "DTYPES", "FORMAT", "OUTPUTS"]
+__all__ = ["Network", "DTYPES", "NETWORK_FORMAT", "OUTPUTS"]

@@ -17,13 +17,13 @@ import numpy as np
 from dlcourse.backend import get_device, to_numpy
 from dlcourse.checkpoint import atomic_savez, read_npz
 
-FORMAT = "dlcourse.Network"
+NETWORK_FORMAT = "dlcourse.Network"
 
 
 def network_metadata(net) -> dict:
     """What rebuilds ``net``'s architecture: the JSON-able ``metadata`` of its file."""
     return {
-        "format": FORMAT,
+        "format": NETWORK_FORMAT,
         "version": 1,
         "sizes": net.sizes,
         "activation": net.activation.name,
@@ -64,8 +64,8 @@ def load_network(cls, path, sizes=None, seed=None, device=None):
     except (KeyError, IndexError, ValueError) as err:
         why = f"{type(err).__name__}: {err}"
         raise ValueError(f"{path}: not a readable Network checkpoint ({why})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a {FORMAT} checkpoint (metadata {meta!r})")
+    if not isinstance(meta, dict) or meta.get("format") != NETWORK_FORMAT:
+        raise ValueError(f"{path}: not a {NETWORK_FORMAT} checkpoint (metadata {meta!r})")
     if sizes is not None and list(sizes) != meta["sizes"]:
         raise ValueError(
             f"{path}: holds a network of sizes {meta['sizes']}; expected {list(sizes)}"

@@ -17,9 +17,9 @@ import numpy as np
 
 from dlcourse.autodiff.engine import Value
 
-__all__ = ["ACTIVATIONS", "COSTS", "MLP", "Layer", "Neuron"]
+__all__ = ["VALUE_ACTIVATIONS", "VALUE_COSTS", "MLP", "Layer", "Neuron"]
 
-ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
+VALUE_ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "identity": Value.identity,
     "sigmoid": Value.sigmoid,
     "tanh": Value.tanh,
@@ -54,7 +54,7 @@ def _cross_entropy(a: Sequence[Value], y: Sequence[float]) -> Value:
     return -_total(yj * aj.log() for aj, yj in zip(a, y, strict=True))
 
 
-COSTS: dict[str, Callable[[Sequence[Value], Sequence[float]], Value]] = {
+VALUE_COSTS: dict[str, Callable[[Sequence[Value], Sequence[float]], Value]] = {
     "quadratic": _quadratic,
     "binary_cross_entropy": _binary_cross_entropy,
     "cross_entropy": _cross_entropy,
@@ -75,7 +75,7 @@ class Neuron:
         self.w = [Value(float(wk), label=f"w{k}") for k, wk in enumerate(w)]
         self.b = Value(float(b), label="b")
         self.activation = getattr(activation, "name", activation)
-        self._act = _lookup(ACTIVATIONS, activation, "activation")
+        self._act = _lookup(VALUE_ACTIVATIONS, activation, "activation")
 
     def z(self, x: Sequence[Value | float]) -> Value:
         """Weighted input z = w . x + b (length of ``x`` must equal len(w))."""
@@ -158,7 +158,7 @@ class MLP:
 
     def cost(self, X: np.ndarray, Y: np.ndarray, cost: str = "quadratic") -> Value:
         """C = (1/m) sum_x C_x over the rows of X (m, n_0) and Y (m, n_L), as one Value."""
-        per_example = _lookup(COSTS, cost, "cost")
+        per_example = _lookup(VALUE_COSTS, cost, "cost")
         costs = [
             per_example(self(list(map(float, x))), list(map(float, y)))
             for x, y in zip(X, Y, strict=True)

@@ -22,14 +22,12 @@ from typing import Any
 
 import numpy as np
 
-DTYPES = {"float64": np.float64, "float32": np.float32}
+from dlcourse._validation import DTYPES, dtype_name
 
 
 def _dtype(dtype) -> type:
-    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
-    if name not in DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(DTYPES)}; got {dtype!r}")
-    return DTYPES[name]
+    """The NumPy type of ``"float64"`` / ``"float32"`` (any spelling); else ValueError."""
+    return DTYPES[dtype_name(dtype)]
 
 
 def _cached(layer: Layer, value):

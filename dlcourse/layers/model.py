@@ -28,7 +28,7 @@ from dlcourse.layers.core import Activation
 from dlcourse.regularization import l2_grad
 from dlcourse.train import Trainable
 
-FORMAT = "dlcourse.Model"
+MODEL_FORMAT = "dlcourse.Model"
 
 
 class Model(Trainable):
@@ -143,7 +143,7 @@ class Model(Trainable):
     def save(self, path) -> Path:
         """Write architecture (JSON), parameters and buffers to ``path`` (.npz, no pickle),
         atomically (temporary file + ``os.replace``)."""
-        meta = {"format": FORMAT, "version": 1, "layers": self.layers.config()["layers"],
+        meta = {"format": MODEL_FORMAT, "version": 1, "layers": self.layers.config()["layers"],
                 "cost": self.cost_fn.name, "l2": self.l2, "n_train": self.n_train}  # fmt: skip
         arrays = {"metadata": np.array([json.dumps(meta)])}
         arrays.update({f"param.{i}": p for i, p in enumerate(self._params)})
@@ -156,11 +156,11 @@ class Model(Trainable):
         data = read_npz(path, "Model file")
         try:
             meta = json.loads(str(data["metadata"][0]))
-            if meta.get("format") != FORMAT:
+            if meta.get("format") != MODEL_FORMAT:
                 raise ValueError(f"metadata format is {meta.get('format')!r}")
             model = cls([from_config(c) for c in meta["layers"]], meta["cost"])
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
-            raise ValueError(f"{path}: not a {FORMAT} file ({err})") from None
+            raise ValueError(f"{path}: not a {MODEL_FORMAT} file ({err})") from None
         for kind, targets in (("param", model._params), ("buffer", model.buffers())):
             for i, p in enumerate(targets):
                 got = data.get(f"{kind}.{i}")

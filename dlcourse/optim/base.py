@@ -14,7 +14,7 @@ import array_api_compat
 import numpy as np
 
 from .._validation import check_interval
-from ..backend import namespace
+from ..backend import namespace, to_numpy
 
 __all__ = ["Optimizer"]
 
@@ -26,12 +26,6 @@ check = functools.partial(check_interval, open_high=True)
 def copy(a):
     """A fresh copy of array ``a`` in its own namespace."""
     return namespace(a).asarray(a, copy=True)
-
-
-def _to_numpy(a) -> np.ndarray:
-    if hasattr(a, "detach"):  # torch tensor, possibly on a GPU
-        a = a.detach().cpu().numpy()
-    return np.array(a, copy=True)
 
 
 def _like(saved, param):
@@ -109,7 +103,9 @@ class Optimizer:
             out[name] = np.array(value, dtype=np.float64) if isinstance(value, tuple) else value
         for i, state in sorted(self.state.items()):
             for key, buf in state.items():
-                out[f"state.{i}.{key}"] = buf if isinstance(buf, (int, float)) else _to_numpy(buf)
+                out[f"state.{i}.{key}"] = (
+                    buf if isinstance(buf, (int, float)) else np.array(to_numpy(buf))
+                )
         return out
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
