@@ -1,25 +1,23 @@
-"""Downloading MNIST and Fashion-MNIST safely: temporary file, checksum, atomic rename.
+"""Downloading MNIST and Fashion-MNIST safely, with pooch: temporary file, checksum, atomic move.
 
-A download never leaves a half-written or unverified file under the final name: the bytes
-go to a hidden temporary file in the target folder, their checksums are computed while they
-arrive, and only a file whose length and checksums are right is renamed (atomically, with
-``os.replace``) to its final name. Anything else deletes the temporary file, so the next call
-simply starts again.
+The transfer itself is `pooch <https://www.fatiando.org/pooch/>`_'s (the downloader of
+SciPy, scikit-image and MNE): the bytes go to a temporary file in the target folder, the
+known hash is checked, and only a verified file is moved (atomically) to its final name;
+any failure deletes the temporary file, so the next call simply starts again. This module
+keeps what is specific to the course: the table of data sets, the mirrors tried in order,
+and errors that say what went wrong (``DownloadError``, ``ChecksumError``).
 
-``SOURCES`` is the table of data sets: mirrors and, per file, the published checksums.
-Zalando (Fashion-MNIST) and torchvision (MNIST) publish MD5 sums; a SHA-256 is checked as
-well wherever the table holds one. Set ``$DLCOURSE_MIRROR`` (or pass ``mirror=``) to fetch
-from another server that serves ``<mirror>/<name>/<file>``, e.g. a local copy.
+``SOURCES`` holds the mirrors and, per file, the published checksums. Zalando
+(Fashion-MNIST) and torchvision (MNIST) publish MD5 sums; where the table also holds a
+SHA-256, that (stronger) one is checked instead. Set ``$DLCOURSE_MIRROR`` (or pass
+``mirror=``) to fetch from another server that serves ``<mirror>/<name>/<file>``, e.g. a
+local copy.
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import os
-import tempfile
-import urllib.error
-import urllib.request
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +33,6 @@ __all__ = [
     "fetch",
     "verify",
 ]
-
-_CHUNK = 1 << 20
-
 
 class DownloadError(OSError):
     """Every mirror failed (network error, HTTP error, truncated transfer)."""
@@ -111,25 +106,33 @@ SOURCES: dict[str, Source] = {
 }
 
 
-def _check_digests(path: Path, spec: RemoteFile, digests: dict[str, str]) -> None:
+def _published(spec: RemoteFile) -> tuple[str, str] | None:
+    """The checksum that decides: ``(algorithm, hex digest)``, SHA-256 over MD5, or None."""
     for algorithm in ("sha256", "md5"):
         expected = getattr(spec, algorithm)
-        if expected is not None and digests[algorithm] != expected.lower():
-            raise ChecksumError(
-                f"{path}: checksum mismatch: {algorithm} is {digests[algorithm]}, the "
-                f"published {spec.name} has {expected}"
-            )
+        if expected is not None:
+            return algorithm, expected.lower()
+    return None
+
+
+def _mismatch(path: Path, spec: RemoteFile, algorithm: str, actual: str) -> ChecksumError:
+    return ChecksumError(
+        f"{path}: checksum mismatch: {algorithm} is {actual}, the published {spec.name} has "
+        f"{getattr(spec, algorithm)}"
+    )
 
 
 def verify(path: str | os.PathLike, spec: RemoteFile) -> None:
     """Raise ``ChecksumError`` unless the file at ``path`` has the checksums of ``spec``."""
+    import pooch
+
     path = Path(path)
-    hashes = {"md5": hashlib.md5(usedforsecurity=False), "sha256": hashlib.sha256()}
-    with open(path, "rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            for h in hashes.values():
-                h.update(chunk)
-    _check_digests(path, spec, {name: h.hexdigest() for name, h in hashes.items()})
+    for algorithm in ("sha256", "md5"):
+        expected = getattr(spec, algorithm)
+        if expected is not None:
+            actual = pooch.file_hash(str(path), alg=algorithm)
+            if actual != expected.lower():
+                raise _mismatch(path, spec, algorithm, actual)
 
 
 def download_file(
@@ -144,50 +147,40 @@ def download_file(
 
     Raises ``DownloadError`` for network and HTTP failures or a transfer shorter than its
     announced length, ``ChecksumError`` for wrong content; in both cases nothing is left in
-    the target folder.
+    the target folder (pooch deletes its temporary file).
     """
-    from tqdm.auto import tqdm
+    import pooch
+    import requests
 
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-    )
-    hashes = {"md5": hashlib.md5(usedforsecurity=False), "sha256": hashlib.sha256()}
+    published = _published(spec)
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel("WARNING")  # pooch announces every download at INFO; tqdm shows it here
     try:
-        with (
-            os.fdopen(handle, "wb") as out,
-            urllib.request.urlopen(url, timeout=timeout) as response,
-        ):
-            length = response.headers.get("Content-Length")
-            total = int(length) if length is not None else None
-            received = 0
-            with tqdm(
-                total=total,
-                unit="B",
-                unit_scale=True,
-                desc=target.name,
-                disable=not progress,
-                leave=False,
-            ) as bar:
-                while chunk := response.read(_CHUNK):
-                    out.write(chunk)
-                    for h in hashes.values():
-                        h.update(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-        if total is not None and received != total:
-            raise DownloadError(f"{url}: truncated transfer: received {received} of {total} bytes")
-        _check_digests(target, spec, {name: h.hexdigest() for name, h in hashes.items()})
-        os.replace(temporary, target)
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, (DownloadError, ChecksumError)):
-            raise
+        pooch.retrieve(
+            url,
+            known_hash=None if published is None else f"{published[0]}:{published[1]}",
+            fname=target.name,
+            path=target.parent,
+            downloader=pooch.HTTPDownloader(progressbar=progress, timeout=timeout),
+        )
+    except ValueError as error:  # pooch: the hash differs (the download is deleted)
+        actual = re.search(r"but got ([0-9a-fA-F]+)", str(error))
+        if published is None or actual is None:
+            raise DownloadError(f"{url}: download failed: {error}") from error
+        raise _mismatch(target, spec, published[0], actual.group(1)) from None
+    except (requests.RequestException, OSError) as error:
+        short = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected", str(error))
+        if short:
+            received, missing = int(short.group(1)), int(short.group(2))
+            raise DownloadError(
+                f"{url}: truncated transfer: received {received} of {received + missing} bytes"
+            ) from error
         raise DownloadError(f"{url}: download failed: {error}") from error
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    finally:
+        logger.setLevel(level)
     return target
 
 
