@@ -85,17 +85,18 @@ def get_device(device="auto"):
     current CUDA device, ``"cuda:N"`` device N. A device that is not present raises
     ``ValueError`` listing the devices that are; an unknown name lists the valid names.
     """
-    torch = _torch()
-    if isinstance(device, torch.device):
+    loaded = sys.modules.get("torch")  # a torch.device can only come from a loaded torch
+    if loaded is not None and isinstance(device, loaded.device):
         device = str(device)
     if not isinstance(device, str):
         raise TypeError(f"device must be a string such as {DEVICE_NAMES}; got {device!r}")
     name = device.strip().lower()
+    if name != "auto" and not re.fullmatch(r"cpu|mps|cuda(:\d+)?", name):  # before torch
+        raise ValueError(f"unknown device {device!r}; expected one of {', '.join(DEVICE_NAMES)}")
+    torch = _torch()
     present = available_devices()
     if name == "auto":
         name = next(d for d in ("cuda", "mps", "cpu") if any(p.startswith(d) for p in present))
-    if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", name):
-        raise ValueError(f"unknown device {device!r}; expected one of {', '.join(DEVICE_NAMES)}")
     wanted = "cuda:0" if name == "cuda" else name
     if wanted not in present:
         raise ValueError(

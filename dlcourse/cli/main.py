@@ -112,7 +112,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         "bench",
         help="run the benchmark scripts and print their tables",
         description="Run benchmarks/bench_NAME.py of this checkout (all of them by default). "
-        "Arguments after -- go to every script, e.g. `dlcourse bench epoch -- --quick`.",
+        "Arguments after -- go to every script, e.g. dlcourse bench epoch -- --quick.",
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")

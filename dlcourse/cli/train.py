@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 DATA_SETS = ("digits", "mnist", "fashion", "xor", "moons", "circles", "spirals")
-DESCRIPTION = __doc__.split("\n\n", 1)[1]
+DESCRIPTION = __doc__.split("\n\n", 1)[1].replace("``", "")  # --help is plain text
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -188,12 +188,7 @@ def train(args: argparse.Namespace) -> float:
             f"{n_in} inputs and {k} classes, so the sizes must start with {n_in} and end with {k}"
         )
     settings = (sizes, args.activation, args.output, args.cost, args.init, args.dtype)
-    try:
-        net = Network(*settings, device=args.device, seed=args.seed)
-    except NotImplementedError:  # no torch backend in this version: NumPy is the CPU path
-        if args.device not in ("cpu", "auto"):
-            raise
-        net = Network(*settings, device=None, seed=args.seed)
+    net = Network(*settings, device=args.device, seed=args.seed)
     options = {"lr": args.lr}
     if args.momentum:
         if args.optimizer not in ("sgd", "rmsprop"):
@@ -259,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of the subcommand: 0 on success, 2 with a clear message on bad input."""
     try:
         train(args)
-    except (ValueError, TypeError, FileNotFoundError, NotImplementedError, ImportError) as err:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
         print(f"dlcourse train: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -62,3 +62,13 @@ def test_bench_unknown_name_is_a_clear_error(tmp_path, capsys, monkeypatch):
 def test_repository_benchmarks_are_found():
     names = set(bench.available(bench.find_benchmarks()))
     assert {"epoch", "gpu", "grading"} <= names
+
+
+@pytest.mark.parametrize("command", ["train", "data", "release", "grade", "bench"])
+def test_help_is_plain_text(command, capsys):
+    """--help prints plain text: no reStructuredText backticks."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert "usage: dlcourse " + command in out
+    assert "`" not in out, out

@@ -418,3 +418,19 @@ def test_numpy_kernels_match_the_registry_on_large_and_extreme_inputs():
                 np.testing.assert_allclose(
                     prime(zd, fn(zd)), ACTIVATIONS[name].prime(zd), rtol=1e-5, atol=1e-7
                 )
+
+
+def test_unknown_device_is_a_value_error_even_without_torch():
+    """The name is checked before torch is imported (``make test TORCH=`` has no torch)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['torch'] = None\n"  # import torch now raises ImportError
+        "from dlcourse import Network\n"
+        "try:\n    Network([2, 2], device='tpu')\n"
+        "except ValueError as e:\n    print('ValueError', e)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("ValueError unknown device 'tpu'"), run.stdout
