@@ -5,6 +5,7 @@ __version__ = "0.1.0"
 from dlcourse import (  # noqa: E402, F401
     activations,
     autodiff,
+    costs,
     data,
     gradcheck,
     init,
