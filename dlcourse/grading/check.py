@@ -42,7 +42,11 @@ def run_check(
     args = [str(test_file), "-m", "not hidden", "-q", "-p", "no:cacheprovider", "--capture=sys"]
     plugin.KERNEL_NAMESPACE = namespace
     try:
-        with contextlib.redirect_stdout(io.StringIO()) as log:
+        import numpy as np
+
+        from dlcourse.grading.recorder import PRINT_OPTIONS
+
+        with contextlib.redirect_stdout(io.StringIO()) as log, np.printoptions(**PRINT_OPTIONS):
             code = pytest.main(args, plugins=[recorder])
     finally:
         plugin.KERNEL_NAMESPACE = None
