@@ -94,14 +94,20 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
             jobs=args.jobs,
             **({"tests_dir": Path(args.tests_dir)} if args.tests_dir else {}),
         )
-        results = runner.grade(path, settings)
+        skipped: list = []
+        results = runner.grade(path, settings, skipped)
         for result in results:
             print(report.table(result), end="\n\n")
+        for file, reason in skipped:
+            print(f"not graded: {file}: {reason}")
         if args.json:
             report.write_json(results, Path(args.json), folder=path.is_dir())
         if args.csv:
-            report.write_atomic(Path(args.csv), report.csv_summary(results))
-        return 1 if any(r.internal_error for r in results) else 0
+            base = path if path.is_dir() else None
+            report.write_atomic(Path(args.csv), report.csv_summary(results, base))
+        print(report.summary_line(results, skipped))
+        # non-zero when a submission could not be graded at all; scores do not matter
+        return 1 if any(r.error for r in results) else 0
 
     p.set_defaults(func=run)
 
