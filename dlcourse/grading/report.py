@@ -85,15 +85,37 @@ def table(result: SubmissionResult, width: int = 100) -> str:
     return "\n".join(lines)
 
 
+# the top-level keys of Gradescope's results.json (the autograder specification)
+GRADESCOPE_KEYS = {
+    "score", "execution_time", "output", "output_format", "test_output_format",
+    "test_name_format", "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard",
+}  # fmt: skip
+GRADESCOPE_TEST_KEYS = {
+    "score", "max_score", "status", "name", "name_format", "number", "output",
+    "output_format", "tags", "visibility", "extra_data",
+}  # fmt: skip
+OUTPUT_LIMIT = 5000  # characters of the submission-wide output
+
+
 def gradescope(result: SubmissionResult) -> dict:
-    """The Gradescope ``results.json`` object of one submission."""
+    """The Gradescope ``results.json`` object of one submission.
+
+    Only keys of the specification are used; what has no key there (the maximum score,
+    the student and exercise) goes into ``extra_data``.
+    """
     output = "\n".join(
         ([f"Could not be graded: {result.error}"] if result.error else []) + result.notes
     )
+    if len(output) > OUTPUT_LIMIT:
+        output = output[: OUTPUT_LIMIT - 20] + " ... (cut)"
     return {
         "score": result.score,
-        "max_score": result.max_score,
         "output": output,
+        "extra_data": {
+            "max_score": result.max_score,
+            "student": result.student,
+            "exercise": result.exercise,
+        },
         "tests": [
             {
                 "name": t.name,

@@ -100,7 +100,7 @@ def test_hostile_submission_earns_nothing(graded, name):
         pytest.skip("hiding the tests needs root or user namespaces, and neither is available")
     result = results[name]
     assert result["score"] == 0 and rows[name]["score"] == "0", result
-    assert result["max_score"] == 8
+    assert result["extra_data"]["max_score"] == 8
     assert all(t["status"] == "failed" and t["score"] == 0 for t in result["tests"])
     if name in EXPECTED_FEEDBACK:
         add = next(t for t in result["tests"] if t["name"] == "test_add_numbers")
