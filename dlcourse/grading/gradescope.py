@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,10 +76,21 @@ def requirements() -> str:
 
 
 def build_wheel(project: Path, out_dir: Path) -> Path:
-    """Build the dlcourse wheel of the checkout ``project`` into ``out_dir``."""
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
-    command += ["--quiet", "-w", str(out_dir), str(project)]
-    subprocess.run(command, check=True, capture_output=True, cwd=tempfile.gettempdir())
+    """Build the dlcourse wheel of the checkout ``project`` into ``out_dir``.
+
+    The build runs on a copy of the package's files, so the checkout gets no ``build/``
+    or ``*.egg-info`` folders.
+    """
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "src"
+        shutil.copytree(Path(project) / "dlcourse", copy / "dlcourse", ignore=ignore)
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            if (Path(project) / name).exists():
+                shutil.copy(Path(project) / name, copy / name)
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+        command += ["--quiet", "-w", str(out_dir), str(copy)]
+        subprocess.run(command, check=True, capture_output=True, cwd=tmp)
     [wheel] = sorted(Path(out_dir).glob("dlcourse-*.whl"))
     return wheel
 
