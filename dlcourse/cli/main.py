@@ -44,19 +44,52 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 # --- release ---------------------------------------------------------------------------
 def _add_release(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("release", help="write exercises/ from solutions/")
+    p = sub.add_parser(
+        "release",
+        help="write exercises/ from solutions/ (and a student folder or a Gradescope zip)",
+        description="By default: write exercises/ from solutions/ and the public tests that "
+        "dlcourse.check ships (dlcourse/grading/public_tests). --student DIR writes what "
+        "students get; --gradescope NN OUT.zip writes a Gradescope autograder.",
+    )
     p.add_argument("--source", default="solutions", help="folder of solution notebooks")
     p.add_argument("--dest", default="exercises", help="folder of student notebooks")
+    p.add_argument("--tests-dir", default="tests/exercises", help="folder of test_NN_*.py")
     p.add_argument("--check", action="store_true", help="fail if DEST is not up to date")
+    p.add_argument("--student", metavar="DIR", help="write notebooks, public tests, README")
+    p.add_argument("--gradescope", nargs=2, metavar=("NN", "OUT.zip"), help="autograder zip")
 
     def run(args) -> int:
-        from dlcourse.grading.release import release
+        from pathlib import Path
 
+        from dlcourse.grading import public
+        from dlcourse.grading.release import release, release_student
+
+        if args.student:
+            for path in release_student(Path(args.source), Path(args.tests_dir), args.student):
+                print(f"written  {path}")
+            return 0
+        if args.gradescope:
+            from dlcourse.grading.gradescope import build_autograder
+
+            number, out = args.gradescope
+            project = Path(__file__).resolve().parents[1]
+            try:
+                path = build_autograder(number, Path(out), Path(args.tests_dir), project)
+            except ValueError as exc:
+                print(f"dlcourse release: {exc}", file=sys.stderr)
+                return 2
+            print(f"written  {path} (upload it as the autograder of exercise {number})")
+            return 0
         report = release(args.source, args.dest, check=args.check)
+        changed, extra = public.write_public_tests(Path(args.tests_dir), check=args.check)
         for kind in ("written", "differ", "missing", "extra"):
             for path in getattr(report, kind):
                 print(f"{kind:8} {path}")
-        if args.check and not report.clean:
+        for path in changed:
+            print(f"{'differ' if args.check else 'written':8} {path}")
+        for path in extra:
+            print(f"extra    {path}")
+        if args.check and not (report.clean and not changed and not extra):
             print("exercises are out of date: run `dlcourse release`", file=sys.stderr)
             return 1
         return 0
@@ -94,14 +127,20 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
             jobs=args.jobs,
             **({"tests_dir": Path(args.tests_dir)} if args.tests_dir else {}),
         )
-        results = runner.grade(path, settings)
+        skipped: list = []
+        results = runner.grade(path, settings, skipped)
         for result in results:
             print(report.table(result), end="\n\n")
+        for file, reason in skipped:
+            print(f"not graded: {file}: {reason}")
         if args.json:
             report.write_json(results, Path(args.json), folder=path.is_dir())
         if args.csv:
-            report.write_atomic(Path(args.csv), report.csv_summary(results))
-        return 1 if any(r.internal_error for r in results) else 0
+            base = path if path.is_dir() else None
+            report.write_atomic(Path(args.csv), report.csv_summary(results, base))
+        print(report.summary_line(results, skipped))
+        # non-zero when a submission could not be graded at all; scores do not matter
+        return 1 if any(r.error for r in results) else 0
 
     p.set_defaults(func=run)
 

@@ -1,8 +1,11 @@
 """``dlcourse.check("06")``: run an exercise's public tests inside the student's own kernel.
 
 The functions tested are the ones defined in the notebook (the kernel's ``__main__``);
-they run in-process, which is fine here: it is the student's own machine. The hidden
-tests are not run (they are for grading). Inside the grader's worker the call does
+they run in-process, which is fine here: it is the student's own machine, and each call
+still gets copies of its inputs (:class:`dlcourse.grading.proxy.LocalStudent`). The tests
+are the public ones shipped inside the package (``dlcourse/grading/public_tests``, written
+by ``dlcourse release``), so a plain ``pip install dlcourse`` is enough: no repository,
+no hidden tests, no solutions. Inside the grader's worker the call does
 nothing, so that the self-check cell of a submitted notebook costs no time.
 """
 
@@ -13,9 +16,10 @@ import io
 import os
 from pathlib import Path
 
+from dlcourse.grading.public import PACKAGE_TESTS
 from dlcourse.grading.report import SubmissionResult, TestResult, table
 
-TESTS_DIR = Path(__file__).resolve().parents[2] / "tests" / "exercises"
+TESTS_DIR = PACKAGE_TESTS
 
 
 def run_check(
@@ -42,7 +46,11 @@ def run_check(
     args = [str(test_file), "-m", "not hidden", "-q", "-p", "no:cacheprovider", "--capture=sys"]
     plugin.KERNEL_NAMESPACE = namespace
     try:
-        with contextlib.redirect_stdout(io.StringIO()) as log:
+        import numpy as np
+
+        from dlcourse.grading.recorder import PRINT_OPTIONS
+
+        with contextlib.redirect_stdout(io.StringIO()) as log, np.printoptions(**PRINT_OPTIONS):
             code = pytest.main(args, plugins=[recorder])
     finally:
         plugin.KERNEL_NAMESPACE = None

@@ -26,7 +26,9 @@ class Submission:
     """The student's code and what the file says about its exercise."""
 
     path: Path
-    cells: list[dict] = field(default_factory=list)  # {"index": i, "source": text}
+    # {"index": position among all cells, "code_index": position among code cells (what
+    # feedback calls "code cell N"), "source": text}
+    cells: list[dict] = field(default_factory=list)
     exercise: str | None = None  # "06" from the metadata or the file name
 
 
@@ -64,15 +66,17 @@ def _notebook_cells(path: Path, text: str) -> tuple[list[dict], str | None]:
     info = meta.get("dlcourse") if isinstance(meta.get("dlcourse"), dict) else {}
     exercise = exercise_from_name(str(info.get("exercise", "")))
     cells = []
+    code_index = 0
     for index, cell in enumerate(nb["cells"], start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
+        code_index += 1
         tags = (cell.get("metadata") or {}).get("tags") or []
         if HIDDEN_TAG in tags:
             continue
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
-        cells.append({"index": index, "source": clean_source(source)})
+        cells.append({"index": index, "code_index": code_index, "source": clean_source(source)})
     return cells, exercise
 
 
@@ -90,6 +94,7 @@ def read_submission(path: str | Path) -> Submission:
     except (OSError, UnicodeDecodeError) as exc:
         raise SubmissionError(f"{path.name} cannot be read as UTF-8 text ({exc})") from None
     if path.suffix == ".py":
-        return Submission(path, [{"index": 1, "source": text}], exercise_from_name(path.name))
+        cells = [{"index": 1, "code_index": 1, "source": text}]
+        return Submission(path, cells, exercise_from_name(path.name))
     cells, exercise = _notebook_cells(path, text)
     return Submission(path, cells, exercise or exercise_from_name(path.name))

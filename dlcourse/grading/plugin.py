@@ -72,11 +72,6 @@ def submission_path(request) -> Path:
     return directory / f"{exercise}.ipynb"
 
 
-class _InProcess:
-    def __init__(self, namespace: dict):
-        self.__dict__.update(namespace)
-
-
 def hidden_paths(request, path: Path) -> list[Path]:
     """What the worker must not see: tests, solutions, .git and the submissions folder."""
     test_dir = Path(str(request.module.__file__)).resolve().parent
@@ -89,7 +84,7 @@ def hidden_paths(request, path: Path) -> list[Path]:
 def student(request):
     """The student's functions: ``student.f(...)`` runs ``f`` in the sandboxed worker."""
     if KERNEL_NAMESPACE is not None:
-        yield _InProcess(KERNEL_NAMESPACE)
+        yield proxy.LocalStudent(KERNEL_NAMESPACE)
         return
     path = submission_path(request)
     try:
@@ -100,8 +95,9 @@ def student(request):
     if option(config, "--in-process"):
         namespace: dict = {"__name__": "submission"}
         for cell in submission.cells:
-            exec(compile(cell["source"], f"<cell {cell['index']}>", "exec"), namespace)
-        yield _InProcess(namespace)
+            name = f"<code cell {cell.get('code_index', cell['index'])}>"
+            exec(compile(cell["source"], name, "exec"), namespace)
+        yield proxy.LocalStudent(namespace)
         return
     limits = sandbox.Limits(
         memory_mb=option(config, "--memory-mb"),
@@ -125,7 +121,9 @@ def student(request):
         _CONNECTIONS.remove(conn)
         conn.close()
         for error in conn.cell_errors:
-            NOTES.append(f"a cell of your notebook raised {error['type']}: {error['message']}")
+            where = f"code cell {error['cell']}" if error.get("cell") else "a code cell"
+            kind, message = proxy.short_name(error.get("type")), str(error.get("message"))[:300]
+            NOTES.append(f"{where} of your notebook raised {kind}: {message}")
         NOTES.extend(conn.notes)
 
 

@@ -20,15 +20,43 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from dlcourse.grading import proxy
 from dlcourse.grading.proxy import StudentError
 
 NONCE_VARIABLE = "DLCOURSE_RESULTS_NONCE"
 VISIBLE_DETAIL = 600  # characters of pytest's explanation shown for visible tests
+VISIBLE_LIMIT = 2000  # characters of feedback per visible test
+HIDDEN_LIMIT = 400  # characters of feedback per hidden test (the test's own message)
+PRINT_OPTIONS = {"precision": 4, "threshold": 20, "edgeitems": 3, "linewidth": 90}
+_ADDRESS = r" at 0x[0-9a-f]+>"
+_CALLABLE = r"<(?:built-in )?(?:function|method) ([\w.<>]+?)(?: of [^>]*?)?"
+_NOISE = [  # (pattern, replacement): memory addresses and pytest's "where f = np.f" lines
+    (re.compile(_CALLABLE + _ADDRESS), r"\1"),
+    (re.compile(r"<([\w.]+) object" + _ADDRESS), r"<\1>"),
+    (re.compile(r"^\s*\+\s+where [\w.]+ = [\w.]+\.[\w.]+$\n?", re.MULTILINE), ""),
+]
+
+
+def tidy(text: str, limit: int) -> str:
+    """Feedback without memory addresses and ``where allclose = np.allclose`` lines, capped."""
+    for pattern, replacement in _NOISE:
+        text = pattern.sub(replacement, text)
+    text = text.strip()
+    if len(text) > limit:
+        text = text[: limit - 20].rstrip() + " ... (cut)"
+    return text
+
+
+def _exception_kind(exc: BaseException) -> str:
+    """The type name of an exception raised by the test's own checks, if a builtin."""
+    name = type(exc).__name__
+    return name if proxy.builtin_exception(name) is type(exc) else "an exception"
 
 
 def points_of(item) -> float:
@@ -38,6 +66,10 @@ def points_of(item) -> float:
 
 def feedback_for(exc: BaseException, hidden: bool) -> str:
     """The student-facing text for the exception that failed a test (see module doc)."""
+    return tidy(_feedback(exc, hidden), HIDDEN_LIMIT if hidden else VISIBLE_LIMIT)
+
+
+def _feedback(exc: BaseException, hidden: bool) -> str:
     text = str(exc).strip()
     if isinstance(exc, StudentError):
         return text
@@ -52,7 +84,7 @@ def feedback_for(exc: BaseException, hidden: bool) -> str:
         return text
     if hidden:
         return (
-            f"checking your result raised {type(exc).__name__} on a hidden test case "
+            f"checking your result raised {_exception_kind(exc)} on a hidden test case "
             "(wrong type or shape of the returned value?)"
         )
     return f"checking your result raised {type(exc).__name__}: {text[:VISIBLE_DETAIL]}"
@@ -126,5 +158,8 @@ def pytest_addoption(parser) -> None:
 def pytest_configure(config) -> None:
     path = config.getoption("--grading-results")
     if path:
+        import numpy as np
+
+        np.set_printoptions(**PRINT_OPTIONS)  # readable arrays in visible feedback
         recorder = Recorder(Path(path), os.environ.get(NONCE_VARIABLE, ""))
         config.pluginmanager.register(recorder, "dlcourse-recorder")

@@ -136,3 +136,53 @@ def release(source: Path, dest: Path, check: bool = False) -> ReleaseReport:
     names = {p.name for p in solutions}
     report.extra = sorted(p for p in dest.glob("*.ipynb") if p.name not in names)
     return report
+
+
+STUDENT_README = """# dlcourse exercises
+
+This folder holds the exercises of the dlcourse book for you to solve:
+
+* `exercises/NN_topic.ipynb` -- one notebook per exercise. Fill in each function where it
+  says `raise NotImplementedError(...)`.
+* `tests/` -- the public tests of each exercise, the same ones `dlcourse.check` runs.
+
+## Set up
+
+    python -m venv .venv
+    .venv/bin/pip install dlcourse        # or: pip install dlcourse-*.whl
+    .venv/bin/pip install jupyterlab
+    .venv/bin/jupyter lab
+
+## Check your work
+
+The last cell of every notebook runs `dlcourse.check("NN")`: it runs the public tests on
+the functions defined in your notebook and prints, for each test, the points and what is
+wrong. It needs nothing but the installed `dlcourse` package. Each of your functions gets
+its own copy of its inputs, so changing an input in place never spoils a test.
+
+When your work is graded, hidden tests (other shapes, edge cases, random inputs) are added.
+Their feedback says what kind of case failed, never its values.
+
+## Submit
+
+Submit the notebook file itself (`NN_topic.ipynb`), with its name unchanged. Code in its
+code cells is run from top to bottom; cells that fail are reported as "code cell N"
+(counting code cells only).
+"""
+
+
+def release_student(source: Path, tests_dir: Path, dest: Path) -> list[Path]:
+    """Write what students get into ``dest``: notebooks, public tests, a README.
+
+    ``dest/exercises/NN_topic.ipynb`` (solutions stripped, hidden-test cells dropped),
+    ``dest/tests/test_NN_topic.py`` (hidden tests cut out) with its ``conftest.py``, and
+    ``dest/README.md``. Nothing of ``source`` outside the released notebooks is copied.
+    """
+    from dlcourse.grading.public import write_public_tests
+
+    dest = Path(dest)
+    report = release(source, dest / "exercises")
+    changed, _ = write_public_tests(tests_dir, dest / "tests")
+    readme = dest / "README.md"
+    write_atomic(readme, STUDENT_README)
+    return [*report.written, *changed, readme]

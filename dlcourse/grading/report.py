@@ -62,7 +62,7 @@ def table(result: SubmissionResult, width: int = 100) -> str:
     if result.exercise:
         head += f" (exercise {result.exercise})"
     head += f": {_fmt(result.score)} / {_fmt(result.max_score)}"
-    lines = [head]
+    lines = [head, f"   file: {result.path}"] if result.path else [head]
     if result.error:
         lines.append(f"   could not be graded: {result.error}")
     name_width = max([len(t.name) for t in result.tests] + [4])
@@ -85,15 +85,37 @@ def table(result: SubmissionResult, width: int = 100) -> str:
     return "\n".join(lines)
 
 
+# the top-level keys of Gradescope's results.json (the autograder specification)
+GRADESCOPE_KEYS = {
+    "score", "execution_time", "output", "output_format", "test_output_format",
+    "test_name_format", "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard",
+}  # fmt: skip
+GRADESCOPE_TEST_KEYS = {
+    "score", "max_score", "status", "name", "name_format", "number", "output",
+    "output_format", "tags", "visibility", "extra_data",
+}  # fmt: skip
+OUTPUT_LIMIT = 5000  # characters of the submission-wide output
+
+
 def gradescope(result: SubmissionResult) -> dict:
-    """The Gradescope ``results.json`` object of one submission."""
+    """The Gradescope ``results.json`` object of one submission.
+
+    Only keys of the specification are used; what has no key there (the maximum score,
+    the student and exercise) goes into ``extra_data``.
+    """
     output = "\n".join(
         ([f"Could not be graded: {result.error}"] if result.error else []) + result.notes
     )
+    if len(output) > OUTPUT_LIMIT:
+        output = output[: OUTPUT_LIMIT - 20] + " ... (cut)"
     return {
         "score": result.score,
-        "max_score": result.max_score,
         "output": output,
+        "extra_data": {
+            "max_score": result.max_score,
+            "student": result.student,
+            "exercise": result.exercise,
+        },
         "tests": [
             {
                 "name": t.name,
@@ -108,14 +130,39 @@ def gradescope(result: SubmissionResult) -> dict:
     }
 
 
-def csv_summary(results: list[SubmissionResult]) -> str:
-    """``student,exercise,score,max_score,status`` with one row per submission."""
+def _relative(path: str, base: Path | None) -> str:
+    if base is None:
+        return path
+    try:
+        return str(Path(path).resolve().relative_to(base.resolve()))
+    except ValueError:
+        return path
+
+
+def csv_summary(results: list[SubmissionResult], base: Path | None = None) -> str:
+    """``student,exercise,score,max_score,status,file`` with one row per submission.
+
+    ``file`` is the graded file's path (relative to ``base``, the folder graded).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "exercise", "score", "max_score", "status"])
+    writer.writerow(["student", "exercise", "score", "max_score", "status", "file"])
     for r in results:
-        writer.writerow([r.student, r.exercise or "", _fmt(r.score), _fmt(r.max_score), r.status])
+        row = [r.student, r.exercise or "", _fmt(r.score), _fmt(r.max_score), r.status]
+        writer.writerow([*row, _relative(r.path, base)])
     return buffer.getvalue()
+
+
+def summary_line(results: list[SubmissionResult], skipped: list) -> str:
+    """One line for the end of a run: how many were graded, which could not be, skipped files."""
+    failed = [r for r in results if r.error]
+    text = f"graded {len(results) - len(failed)} of {len(results)} submissions"
+    if failed:
+        names = ", ".join(r.student for r in failed[:10]) + (", ..." if len(failed) > 10 else "")
+        text += f"; {len(failed)} could not be graded ({names})"
+    if skipped:
+        text += f"; {len(skipped)} file(s) not graded (listed above)"
+    return text
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -44,21 +44,56 @@ class Settings:
     jobs: int = 1
 
 
-def find_submissions(path: Path) -> list[tuple[str, Path]]:
-    """``(student, file)`` pairs: the file itself, or each entry of a folder."""
+SUFFIXES = (".ipynb", ".py")
+
+
+def find_submissions(path: Path, skipped: list | None = None) -> list[tuple[str, Path]]:
+    """``(student, file)`` pairs: the file itself, or each entry of a folder.
+
+    In a folder, each ``.ipynb``/``.py`` file is one submission, named by its stem (by its
+    whole name when two files share a stem, e.g. ``zoe.ipynb`` and ``zoe.py``), and each
+    subfolder is one student's submission: the one notebook or .py file found in it (at
+    any depth). Every file that is not graded is appended to ``skipped`` as ``(path,
+    reason)``.
+    """
+    skipped = [] if skipped is None else skipped
     if not path.is_dir():
         return [(path.stem, path)]
-    entries = []
+    entries: list[tuple[str, Path]] = []
     for entry in sorted(path.iterdir()):
         if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            files = sorted(p for p in entry.rglob("*") if p.suffix in (".ipynb", ".py"))
-            files = [p for p in files if ".ipynb_checkpoints" not in p.parts] or [entry]
-            entries.append((entry.name, files[0]))
-        elif entry.suffix in (".ipynb", ".py"):
+            skipped.append((entry, "a hidden file or folder (its name starts with a dot)"))
+        elif entry.is_dir():
+            files = sorted(p for p in entry.rglob("*") if p.is_file())
+            ignored = [
+                p for p in files if any(x.startswith(".") for x in p.relative_to(entry).parts)
+            ]
+            candidates = [p for p in files if p.suffix in SUFFIXES and p not in ignored]
+            for p in ignored:
+                skipped.append((p, "a hidden file or a Jupyter checkpoint"))
+            for p in files:
+                if p not in ignored and p.suffix not in SUFFIXES:
+                    skipped.append((p, "not a .ipynb notebook or a .py file"))
+            if not candidates:
+                entries.append((entry.name, entry))  # graded as "no submission found"
+                continue
+            notebooks = [p for p in candidates if p.suffix == ".ipynb"] or candidates
+            entries.append((entry.name, notebooks[0]))
+            for p in candidates:
+                if p != notebooks[0]:
+                    skipped.append(
+                        (p, f"a second file in {entry.name}/ (only {notebooks[0].name} is graded)")
+                    )
+        elif entry.suffix in SUFFIXES:
             entries.append((entry.stem, entry))
-    return entries
+        else:
+            skipped.append((entry, "not a .ipynb notebook or a .py file"))
+    stems = [student for student, _ in entries]
+    # two files whose names differ only in extension (zoe.ipynb, zoe.py): named in full
+    return [
+        (file.name if stems.count(student) > 1 and file.parent == path else student, file)
+        for student, file in entries
+    ]
 
 
 def _exercise_number(text: str | None) -> str | None:
@@ -134,6 +169,9 @@ def grade_one(
     (the folder of all submissions).
     """
     result = SubmissionResult(student=student, path=str(path))
+    if path.is_dir():
+        result.error = f"no .ipynb notebook or .py file found in {path.name}/"
+        return result
     wanted = _exercise_number(settings.exercise)
     try:
         submission = extract.read_submission(path)
@@ -180,9 +218,12 @@ def grade_one(
     return result
 
 
-def grade(path: Path, settings: Settings) -> list[SubmissionResult]:
-    """Grade ``path`` (a file or a folder), ``settings.jobs`` submissions at a time."""
-    submissions = find_submissions(path)
+def grade(path: Path, settings: Settings, skipped: list | None = None) -> list[SubmissionResult]:
+    """Grade ``path`` (a file or a folder), ``settings.jobs`` submissions at a time.
+
+    Files of the folder that are not graded are appended to ``skipped`` as ``(path, reason)``.
+    """
+    submissions = find_submissions(path, skipped)
     hide = path.resolve() if path.is_dir() else None
 
     def one(item):

@@ -9,8 +9,8 @@ student's cells, executes them one by one into a namespace, then answers request
 ``{"op": "operator", "name": "add", "target": T, "args": [...]}`` -> e.g. ``T + arg``
 
 ``T`` is ``["g", name]`` (a global of the student's code) or ``["r", id]`` (an object kept
-here). Replies are ``{"ok": true, "value": ..., "args": ...}`` (``args``: the arguments
-after the call, so that in-place updates of arrays can be copied back) or
+here). Replies are ``{"ok": true, "value": ..., "args": ..., "kwargs": ...}`` (the arguments
+after the call, so that the grader can see in-place changes) or
 ``{"ok": false, "error": {"type", "message", "traceback"}}``. While a call runs, the worker
 may ask the grader to evaluate one of the grader's own functions passed as an argument
 (``{"callback": id, "args": [...]}``) and waits for ``{"ok": ..., "value": ...}``.
@@ -102,13 +102,13 @@ class Server:
     def execute(self, cells: list[dict]) -> dict:
         errors = []
         for cell in cells:
-            name = f"<cell {cell['index']}>"
+            name = f"<code cell {cell.get('code_index', cell['index'])}>"
             source = cell["source"]
             linecache.cache[name] = (len(source), None, source.splitlines(True), name)
             try:
                 exec(compile(source, name, "exec"), self.namespace)
             except BaseException as exc:  # noqa: BLE001 - the student's error, reported back
-                errors.append(describe(exc))
+                errors.append({**describe(exc), "cell": cell.get("code_index", cell["index"])})
         defined = sorted(k for k in self.namespace if not k.startswith("__"))
         return {"ok": True, "value": self.encode({"errors": errors, "defined": defined})}
 
@@ -129,7 +129,10 @@ class Server:
             result = OPERATORS[request["name"]](obj, *args)
         else:
             raise ValueError(f"unknown request {op!r}")
-        return {"ok": True, "value": self.encode(result), "args": self.encode(args)}
+        reply = {"ok": True, "value": self.encode(result), "args": self.encode(args)}
+        if op == "call":
+            reply["kwargs"] = self.encode(kwargs)
+        return reply
 
     def serve(self) -> int:
         codec.send(self.reply_fd, {"ready": True})
@@ -147,7 +150,8 @@ class Server:
 
 def describe(exc: BaseException) -> dict:
     """Type, message and the part of the traceback that lies in the student's cells."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
+    frames = traceback.extract_tb(exc.__traceback__)
+    frames = [f for f in frames if f.filename.startswith("<code cell")]
     lines = traceback.format_list(frames[-6:])
     return {
         "type": type(exc).__name__,

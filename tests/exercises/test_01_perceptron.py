@@ -115,9 +115,17 @@ def test_update_no_change_when_correct(student):
     assert np.allclose(w_new, w) and np.isclose(b_new, 0.5), (
         "a correctly classified example must leave w and b unchanged: update only on a mistake"
     )
-    call(student, "perceptron_update", w_in, 0.5, np.array([0.0, 1.0]), 1, 0.5)
-    assert np.array_equal(w_in, w), (
-        "perceptron_update modified the w it was given: return a new array (w + ...)"
+    # a mistake (z = -1 + 0.5 < 0 with label 1): the exercise says not to modify w
+    call(
+        student,
+        "perceptron_update",
+        w_in,
+        0.5,
+        np.array([0.0, 1.0]),
+        1,
+        0.5,
+        must_not_modify="perceptron_update modified the w it was given: return a new array "
+        "(w + ...), as the exercise asks",
     )
 
 

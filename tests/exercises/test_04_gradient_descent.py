@@ -74,7 +74,16 @@ def test_rosenbrock_grad_value(student):
 def test_gd_step(student):
     x = np.array([1.0, -2.0, 0.5])
     grad = np.array([0.5, -1.0, 2.0])
-    new = np.asarray(call(student, "gd_step", x.copy(), grad.copy(), 0.1), dtype=float)
+    new = call(
+        student,
+        "gd_step",
+        x,
+        grad,
+        0.1,
+        must_not_modify="gd_step changed the x it was given: the exercise asks for a new array "
+        "(return x - lr * grad; do not write x -= ...)",
+    )
+    new = np.asarray(new, dtype=float)
     if np.allclose(new, x + 0.1 * grad):
         pytest.fail("gd_step climbs: step against the gradient, x − lr · grad")
     assert np.allclose(new, x - 0.1 * grad), "gd_step must return x − lr · grad"

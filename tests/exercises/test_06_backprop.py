@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dlcourse.gradcheck import numerical_gradient
-from dlcourse.grading.testing import call
+from dlcourse.grading.testing import call, float64_precision
 
 EXERCISE = "06_backprop"
 
@@ -18,6 +18,12 @@ LAYER_HINT = (
     "check the layer indices: δ^l needs W^{l+1} (weights[l]) and Z^l (zs[l - 1]); "
     "grad_W^l needs A^{l-1} (activations[l - 1])"
 )
+
+
+def result(value, name):
+    """The student's array as float64, after failing a float32 one with a dtype message."""
+    float64_precision(value, name)
+    return np.asarray(value, dtype=float)
 
 
 def _sigmoid(z):
@@ -49,7 +55,7 @@ def _numerical(X, Y, weights, biases, h=1e-6):
 
 
 def check_grad_b(g, delta, public=True):
-    g = np.asarray(g, dtype=float)
+    g = result(g, "grad_b")
     m, n = delta.shape
     if g.ndim == 2:
         pytest.fail(
@@ -65,7 +71,7 @@ def check_grad_b(g, delta, public=True):
 
 
 def check_grad_W(g, delta, a_prev, public=True):
-    g = np.asarray(g, dtype=float)
+    g = result(g, "grad_W")
     m = delta.shape[0]
     shape = (delta.shape[1], a_prev.shape[1])
     assert g.shape == shape, "grad_W must have the shape of W^l, (n_l, n_{l-1}): δ^T A^{l-1}"
@@ -89,6 +95,8 @@ def check_backprop(student, X, Y, weights, biases, kind, public=True):
     )
     try:
         grads_W, grads_b = result
+        for G in [*grads_W, *grads_b]:
+            float64_precision(G, "backprop")
         grads_W = [np.asarray(G, dtype=float) for G in grads_W]
         grads_b = [np.asarray(g, dtype=float) for g in grads_b]
     except (TypeError, ValueError):
@@ -122,7 +130,7 @@ def test_output_error(student):
     rng = np.random.default_rng(0)
     z, y = rng.normal(size=(4, 3)), rng.random((4, 3))
     a = _sigmoid(z)
-    d = np.asarray(call(student, "output_error", a.copy(), y.copy(), z.copy()), dtype=float)
+    d = result(call(student, "output_error", a, y, z), "output_error")
     assert d.shape == (4, 3), "delta^L must have shape (m, n_L), one row per example"
     if np.allclose(d, a - y):
         pytest.fail("delta^L has the right shape but is missing the σ'(z) factor of BP1")
@@ -143,7 +151,7 @@ def test_backpropagate_error(student):
     )
     hint = "; W^{l+1} has shape (n_{l+1}, n_l): in row form BP2 is δ^{l+1} @ W^{l+1}, no transpose"
     d = call(student, "backpropagate_error", delta_next, W_next, z, hint=hint)
-    d = np.asarray(d, dtype=float)
+    d = result(d, "backpropagate_error")
     assert d.shape == (4, 3), "delta^l must have shape (m, n_l)"
     if np.allclose(d, delta_next @ W_next):
         pytest.fail("delta^l is missing the σ'(z^l) factor of BP2")
@@ -181,7 +189,7 @@ def test_output_error_random(student):
     m, n = int(rng.integers(1, 8)), int(rng.integers(1, 6))
     z, y = rng.normal(scale=3, size=(m, n)), (rng.random((m, n)) < 0.5).astype(float)
     a = _sigmoid(z)
-    d = np.asarray(call(student, "output_error", a, y, z, public=False), dtype=float)
+    d = result(call(student, "output_error", a, y, z, public=False), "output_error")
     assert d.shape == (m, n), "delta^L has the wrong shape for a random batch"
     assert np.allclose(d, (a - y) * _sigmoid_prime(z), rtol=1e-10), (
         "delta^L is wrong for a random batch with 0/1 targets (BP1: (a − y) ⊙ σ'(z))"
@@ -204,7 +212,7 @@ def test_backpropagate_error_random(student):
             public=False,
             hint="; check the transpose of W^{l+1} in BP2",
         )
-        d = np.asarray(d, dtype=float)
+        d = result(d, "backpropagate_error")
         assert d.shape == (m, n), "delta^l has the wrong shape (non-square layers)"
         assert np.allclose(d, (delta_next @ W_next) * _sigmoid_prime(z), rtol=1e-10), (
             "delta^l is wrong for non-square layers or a batch of one: "

@@ -100,7 +100,15 @@ def test_batch_indices(student):
 def test_sgd_update(student):
     params = [np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -0.5])]
     grads = [np.array([[1.0, 0.0], [0.0, -2.0]]), np.array([1.0, 1.0])]
-    new = call(student, "sgd_update", [p.copy() for p in params], [g.copy() for g in grads], 0.1)
+    new = call(
+        student,
+        "sgd_update",
+        params,
+        grads,
+        0.1,
+        must_not_modify="sgd_update changed the parameter arrays it was given: the exercise "
+        "asks for new arrays (p - lr * g), not p -= lr * g",
+    )
     assert len(new) == 2, "sgd_update must return one array per parameter"
     if np.allclose(new[0], params[0] + 0.1 * grads[0]):
         pytest.fail("sgd_update climbs: step against the gradient, θ − lr · grad (minus)")

@@ -114,10 +114,12 @@ def test_bad_input_gives_zero_with_a_message_and_never_crashes(tmp_path):
     (folder / "05_other.py").write_text("x = 1\n")
     out = tmp_path / "out"
     argv = ["grade", str(folder), "--tests-dir", str(COURSE / "tests"), "--jobs", "2"]
-    assert main([*argv, "--json", str(out), "--csv", str(tmp_path / "s.csv")]) == 0
+    # exit status 1: some submissions could not be graded at all
+    assert main([*argv, "--json", str(out), "--csv", str(tmp_path / "s.csv")]) == 1
     results = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
     assert "invalid JSON" in results["00_broken"]["output"]
-    assert results["00_broken"]["max_score"] == 8  # the exercise's points, none earned
+    # the exercise's points, none earned
+    assert results["00_broken"]["extra_data"]["max_score"] == 8
     assert "cannot tell which exercise" in results["no_number"]["output"]
     assert "no exercise 99" in results["99_unknown"]["output"].replace("there is ", "")
     assert all(r["score"] == 0 for r in results.values())

@@ -1,0 +1,188 @@
+"""A Gradescope autograder for one exercise: ``dlcourse release --gradescope NN OUT.zip``.
+
+The zip follows Gradescope's autograder specification. At its root:
+
+* ``setup.sh`` -- run once when the image is built: installs the pinned dependencies
+  (``requirements.txt``, the versions of the instructor's environment) and the dlcourse
+  wheel shipped in the zip;
+* ``run_autograder`` -- run once per submission (one container each): grades the notebook
+  or ``.py`` file found in ``/autograder/submission`` with the exercise's public and hidden
+  tests (``tests/``) and writes ``/autograder/results/results.json``;
+* ``dlcourse-autograder.json`` -- the exercise and the limits.
+
+``run_autograder`` calls :func:`main`, which reads the root from ``DLCOURSE_GRADESCOPE_ROOT``
+(default ``/autograder``), so the same script runs in a temporary folder laid out like
+Gradescope's for the tests. The results carry ``execution_time`` and ``stdout_visibility``
+besides the score and the tests, and only keys of the specification.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+from dlcourse.grading import report, runner
+
+ROOT_VARIABLE = "DLCOURSE_GRADESCOPE_ROOT"
+CONFIG = "dlcourse-autograder.json"
+
+SETUP_SH = """#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image.
+set -euo pipefail
+cd /autograder/source
+if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1; then
+    apt-get update
+    apt-get install -y --no-install-recommends python3 python3-pip python3-venv
+fi
+python3 -m venv /autograder/venv
+/autograder/venv/bin/python -m pip install --upgrade pip
+/autograder/venv/bin/python -m pip install -r requirements.txt
+/autograder/venv/bin/python -m pip install --no-deps dlcourse-*.whl
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this once per submission: grade /autograder/submission into
+# /autograder/results/results.json. DLCOURSE_GRADESCOPE_ROOT replaces /autograder (tests).
+set -uo pipefail
+root="${DLCOURSE_GRADESCOPE_ROOT:-/autograder}"
+python="$root/venv/bin/python"
+[ -x "$python" ] || python="$(command -v python3)"
+exec "$python" -m dlcourse.grading.gradescope
+"""
+
+
+def requirements() -> str:
+    """``name==version`` for dlcourse's dependencies as installed here (plus pytest)."""
+    names = ["pytest"]
+    for spec in metadata.requires("dlcourse") or []:
+        if "extra ==" in spec:
+            continue
+        names.append(spec.split(";")[0].split("[")[0].strip().split(">")[0].split("=")[0])
+    lines = []
+    for name in sorted(set(n.strip() for n in names if n.strip())):
+        try:
+            lines.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            lines.append(name)
+    return "\n".join(lines) + "\n"
+
+
+def build_wheel(project: Path, out_dir: Path) -> Path:
+    """Build the dlcourse wheel of the checkout ``project`` into ``out_dir``.
+
+    The build runs on a copy of the package's files, so the checkout gets no ``build/``
+    or ``*.egg-info`` folders.
+    """
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "src"
+        shutil.copytree(Path(project) / "dlcourse", copy / "dlcourse", ignore=ignore)
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            if (Path(project) / name).exists():
+                shutil.copy(Path(project) / name, copy / name)
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+        command += ["--quiet", "-w", str(out_dir), str(copy)]
+        subprocess.run(command, check=True, capture_output=True, cwd=tmp)
+    [wheel] = sorted(Path(out_dir).glob("dlcourse-*.whl"))
+    return wheel
+
+
+def build_autograder(
+    exercise: str, out: Path, tests_dir: Path, project: Path, wheel: Path | None = None
+) -> Path:
+    """Write the autograder zip of ``exercise`` ("06") to ``out``; returns ``out``."""
+    number = str(exercise)[:2]
+    test_file = runner.test_file_for(number, Path(tests_dir))
+    if test_file is None:
+        raise ValueError(f"no grading tests for exercise {exercise!r} in {tests_dir}")
+    conftest = Path(tests_dir) / "conftest.py"
+    settings = runner.Settings()
+    config = {
+        "exercise": test_file.stem[len("test_") :],
+        "test_timeout": settings.test_timeout,
+        "timeout": settings.timeout,
+        "memory_mb": settings.memory_mb,
+    }
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = wheel or build_wheel(project, Path(tmp))
+        partial = out.with_name(f".{out.name}.partial")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+                info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+                info.external_attr = 0o100755 << 16
+                zf.writestr(info, text)
+            zf.writestr("requirements.txt", requirements())
+            zf.writestr(CONFIG, json.dumps(config, indent=2) + "\n")
+            zf.write(wheel, wheel.name)
+            zf.write(test_file, f"tests/{test_file.name}")
+            if conftest.exists():
+                zf.write(conftest, "tests/conftest.py")
+        os.replace(partial, out)
+    return out
+
+
+def find_submission(folder: Path, number: str) -> tuple[Path | None, str]:
+    """The file to grade in ``folder`` and, when there is none, why."""
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix in runner.SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+    if not files:
+        return None, f"no .ipynb notebook or .py file was submitted (upload {number}_....ipynb)"
+    named = [p for p in files if p.name.startswith(number)]
+    notebooks = [p for p in named or files if p.suffix == ".ipynb"]
+    return (notebooks or named or files)[0], ""
+
+
+def run(root: Path) -> dict:
+    """Grade ``root/submission`` into ``root/results/results.json``; the results."""
+    start = time.monotonic()
+    source = root / "source"
+    config = json.loads((source / CONFIG).read_text())
+    number = config["exercise"][:2]
+    settings = runner.Settings(
+        tests_dir=source / "tests",
+        exercise=number,
+        timeout=float(config["timeout"]),
+        test_timeout=float(config["test_timeout"]),
+        memory_mb=int(config["memory_mb"]),
+    )
+    path, why = find_submission(root / "submission", number)
+    if path is None:
+        result = report.SubmissionResult("submission", "", number, error=why)
+        test_file = runner.test_file_for(number, settings.tests_dir)
+        result.tests = runner._max_score_tests(test_file) if test_file else []
+    else:
+        result = runner.grade_one("submission", path, settings, hide=root / "submission")
+    data = report.gradescope(result)
+    data["execution_time"] = round(time.monotonic() - start, 1)
+    data["stdout_visibility"] = "hidden"  # the grader's log is for the instructor
+    results = root / "results" / "results.json"
+    report.write_atomic(results, json.dumps(data, indent=2) + "\n")
+    return data
+
+
+def main() -> int:
+    """Entry point of ``run_autograder``; the root comes from ``DLCOURSE_GRADESCOPE_ROOT``."""
+    root = Path(os.environ.get(ROOT_VARIABLE, "/autograder"))
+    data = run(root)
+    score = data["score"]
+    print(f"dlcourse autograder: {score:g} / {data['extra_data']['max_score']:g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

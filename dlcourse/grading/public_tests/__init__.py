@@ -1,0 +1,1 @@
+"""The public grading tests that ``dlcourse.check`` runs (written by ``dlcourse release``)."""
