@@ -2,10 +2,10 @@
 
 A perceptron with weights ``w`` (shape ``(n,)``) and bias ``b`` outputs
 
-    f(x) = 1 if w·x + b > 0 else 0                      (the perceptron rule, eq. ``perceptron``)
+    f(x) = 1 if w·x + b > 0 else 0                      (the perceptron rule, eq. ``eq-perceptron``)
 
 and learns from its mistakes with Rosenblatt's rule, written with targets
-``t = f*(x) ∈ {-1, +1}``:
+``t = 2 f*(x) − 1 ∈ {-1, +1}``:
 
     w ← w + η t x,   b ← b + η t        only when the prediction is wrong.
 
