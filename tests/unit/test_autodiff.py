@@ -92,6 +92,17 @@ def test_max_tie_splits_the_gradient_like_torch():
     assert (x.grad, y.grad) == (0.5, 0.5)
 
 
+@pytest.mark.parametrize("xy", [(1.0, 1.0), (2.0, -1.0), (-3.0, 0.5), (0.0, -0.0)])
+def test_max_shares_add_up_to_the_upstream_gradient_as_in_torch(xy):
+    torch = pytest.importorskip("torch")
+    x, y = Value(xy[0]), Value(xy[1])
+    maximum(x, y).backward(3.0)
+    assert x.grad + y.grad == 3.0  # never the full gradient to both inputs at a tie
+    tx, ty = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in xy)
+    torch.maximum(tx, ty).backward(torch.tensor(3.0, dtype=torch.float64))
+    assert (x.grad, y.grad) == (tx.grad.item(), ty.grad.item())
+
+
 def test_relu_gates_the_gradient():
     for data, grad in [(2.0, 1.0), (-2.0, 0.0), (0.0, 0.0)]:
         x = Value(data)
