@@ -70,12 +70,11 @@ class Recompute(Layer):
         self.children = (self.inner,)
         self._x = None
         self._generator_states = None
-        self._training = True
 
     def forward(self, x, training=True):
+        self._x = None  # an evaluation pass leaves nothing for a backward pass
         if training:
             self._x = x
-            self._training = training
             self._generator_states = [
                 copy.deepcopy(g.bit_generator.state) for g in self.generators()
             ]
@@ -89,7 +88,7 @@ class Recompute(Layer):
         for g, state in zip(self.generators(), self._generator_states):
             g.bit_generator.state = state  # replay the same random masks
         saved = [b.copy() for b in self.buffers()]
-        self.inner.forward(self._x, self._training)  # the extra forward pass: rebuild the caches
+        self.inner.forward(self._x, True)  # the extra forward pass: rebuild the caches
         for b, value in zip(self.buffers(), saved):
             b[...] = value  # running statistics are updated once per step, not twice
         dx = self.inner.backward(dout)

@@ -79,6 +79,10 @@ def test_evaluation_mode_stores_nothing_and_matches(batch):
     np.testing.assert_array_equal(recomputed.forward(X, False), plain.forward(X, False))
     with pytest.raises(RuntimeError, match="before a forward pass"):
         recomputed.backward(np.ones((8, 3)))
+    recomputed.forward(X, True)
+    recomputed.forward(X, False)  # the evaluation pass forgets the training pass's input
+    with pytest.raises(RuntimeError, match="before a forward pass"):
+        recomputed.backward(np.ones((8, 3)))
 
 
 def test_drop_caches_then_backward_raises(batch):
