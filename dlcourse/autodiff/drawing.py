@@ -29,6 +29,7 @@ OP_SYMBOLS: dict[str, str] = {
 COLUMN_STEP = 1.5  # distance between neighbouring columns (value or operation), data units
 ROW_STEP = 1.25  # distance between neighbouring rows
 BOX_WIDTH, BOX_HEIGHT, OP_RADIUS = 1.8, 0.95, 0.32
+FONT_PER_UNIT = 0.19  # text height per data unit: a box holds 15 monospace characters
 
 
 def _op_symbol(op: str) -> str:
@@ -124,7 +125,7 @@ def draw_graph(value: Value, ax=None, *, max_width: float = 24.0, max_height: fl
         fig = ax.figure
         bbox = ax.get_window_extent().transformed(fig.dpi_scale_trans.inverted())
         scale = min(bbox.width / width_units, bbox.height / height_units)
-    fontsize = max(4.0, 0.15 * scale * 72)
+    fontsize = max(4.0, FONT_PER_UNIT * scale * 72)
 
     patches = {}
     for (kind, node_id), (c, r) in layout.items():

@@ -137,16 +137,20 @@ class Value:
         return out
 
     def maximum(self, other: Value | float) -> Value:
-        """max(self, other): the gradient is routed to the larger input (split 1/2 on a tie)."""
+        """max(self, other): the gradient goes to the larger input, half to each on a tie.
+
+        Local derivatives (the table "How the gradient flows back", tab-ad-flow):
+        d out/d self = 1[self > other] + 1/2 1[self = other], and the same with the roles
+        swapped, so the two shares always add up to 1 (as ``torch.maximum``).
+        """
         other = _as_value(other, "max")
         out = Value(max(self.data, other.data), parents=(self, other), op="max")
 
         def _backward() -> None:
-            share = 0.5 if self.data == other.data else 1.0
-            if self.data >= other.data:
-                self.grad += share * out.grad
-            if other.data >= self.data:
-                other.grad += share * out.grad
+            tie = self.data == other.data
+            d_self = 0.5 if tie else float(self.data > other.data)
+            self.grad += d_self * out.grad
+            other.grad += (1.0 - d_self) * out.grad
 
         out._backward = _backward
         return out

@@ -20,8 +20,8 @@ matplotlib.use("Agg")
 
 # ---------------------------------------------------------------- worked examples (seeds)
 @pytest.mark.parametrize(("x", "y", "z"), [(2.0, 3.0, 2.0), (-1.0, 6.0, 5.0)])
-def test_ljubljana_graph_x_plus_y_times_y_minus_z(x, y, z):
-    # f = (x + y)(y - z) = W N with W = x + y = 5 and N = y - z = 1 as in the notes:
+def test_first_graph_x_plus_y_times_y_minus_z(x, y, z):
+    # f = (x + y)(y - z) = W N with W = x + y = 5 and N = y - z = 1 as in eq-ad-first-graph:
     # df/dx = N = 1, df/dy = N + W = 6 (two paths), df/dz = -W = -5.
     xv, yv, zv = Value(x, "x"), Value(y, "y"), Value(z, "z")
     W = xv + yv
@@ -33,9 +33,9 @@ def test_ljubljana_graph_x_plus_y_times_y_minus_z(x, y, z):
     assert (xv.grad, yv.grad, zv.grad) == (1.0, 6.0, -5.0)
 
 
-def bristol_graph(f: float, g: float):
-    """The graph of the Bristol notes' Example 0.1: d = f + 3, e = f g, b = d + e,
-    c = e + 2, a = b c (the constants follow from the stated partial derivatives)."""
+def path_sum_graph(f: float, g: float):
+    """The path-sum graph of eq-ad-path-sum (p, q, v1..v5 there): d = f + 3, e = f g,
+    b = d + e, c = e + 2, a = b c."""
     fv, gv = Value(f, "f"), Value(g, "g")
     d = fv + 3
     e = fv * gv
@@ -45,8 +45,8 @@ def bristol_graph(f: float, g: float):
     return fv, gv, b, c, a
 
 
-def test_bristol_example_a_150_and_da_df_60():
-    fv, gv, b, c, a = bristol_graph(4.0, 2.0)
+def test_path_sum_example_a_150_and_da_df_60():
+    fv, gv, b, c, a = path_sum_graph(4.0, 2.0)
     a.backward()
     assert a.data == 150.0
     assert fv.grad == 60.0
@@ -55,12 +55,12 @@ def test_bristol_example_a_150_and_da_df_60():
 
 
 @pytest.mark.parametrize(("f", "g"), [(1.0, 0.5), (-2.0, 3.0), (0.3, -1.7)])
-def test_bristol_closed_form_of_da_df(f, g):
-    fv, gv, _, _, a = bristol_graph(f, g)
+def test_path_sum_closed_form_of_da_df(f, g):
+    fv, gv, _, _, a = path_sum_graph(f, g)
     a.backward()
     assert fv.grad == pytest.approx(2 + 5 * g + 2 * f * g + 2 * f * g**2, rel=1e-14)
     h = 1e-6
-    da_dg = (bristol_graph(f, g + h)[-1].data - bristol_graph(f, g - h)[-1].data) / (2 * h)
+    da_dg = (path_sum_graph(f, g + h)[-1].data - path_sum_graph(f, g - h)[-1].data) / (2 * h)
     assert gv.grad == pytest.approx(da_dg, rel=1e-7)
 
 
@@ -90,6 +90,17 @@ def test_max_tie_splits_the_gradient_like_torch():
     x, y = Value(1.0), Value(1.0)
     maximum(x, y).backward()
     assert (x.grad, y.grad) == (0.5, 0.5)
+
+
+@pytest.mark.parametrize("xy", [(1.0, 1.0), (2.0, -1.0), (-3.0, 0.5), (0.0, -0.0)])
+def test_max_shares_add_up_to_the_upstream_gradient_as_in_torch(xy):
+    torch = pytest.importorskip("torch")
+    x, y = Value(xy[0]), Value(xy[1])
+    maximum(x, y).backward(3.0)
+    assert x.grad + y.grad == 3.0  # never the full gradient to both inputs at a tie
+    tx, ty = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in xy)
+    torch.maximum(tx, ty).backward(torch.tensor(3.0, dtype=torch.float64))
+    assert (x.grad, y.grad) == (tx.grad.item(), ty.grad.item())
 
 
 def test_relu_gates_the_gradient():
@@ -386,7 +397,7 @@ def count_gids(fig, gid):
 
 
 def test_draw_graph_has_a_box_per_value_and_a_circle_per_operation(tmp_path):
-    fv, gv, b, c, a = bristol_graph(4.0, 2.0)
+    fv, gv, b, c, a = path_sum_graph(4.0, 2.0)
     a.backward()
     fig = draw_graph(a)
     n_values = len(topological_order(a))  # f, g, 3, 2, d, e, b, c, a
