@@ -14,8 +14,10 @@ Configurations (float32, data from ``dlcourse.data.load_mnist("fashion")``):
   quadratic cost, N(0, 1) initialisation, plain SGD with lr = 3.0, mini-batch 10, 30 epochs,
   trained on the first 50,000 training images (``split="nielsen"``).
 - ``nielsen_100``: Nielsen's chapter-3 network ``[784, 100, 10]``, sigmoid outputs with the
-  cross-entropy cost, N(0, 1/n_in) weights, lr = 0.5, L2 with lambda = 5.0, mini-batch 10,
-  30 epochs, same split.
+  cross-entropy cost, N(0, 1/n_in) weights, L2 with lambda = 5.0, mini-batch 10, 30 epochs,
+  same split; lr = 0.5 halved every 5 epochs (Nielsen's learning-rate schedule on a fixed
+  timetable: at a constant 0.5 the test accuracy of Fashion-MNIST jitters by a few points
+  from epoch to epoch).
 - ``best``: the best MLP of the book, ``[784, 512, 512, 10]`` ReLU with dropout 0.3 and a
   softmax output, He initialisation, Adam (lr 1e-3, cosine-annealed to 0 over 20 epochs),
   mini-batch 128, each epoch on freshly augmented images (a random half mirrored
@@ -44,9 +46,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dlcourse as dc  # noqa: E402
 from dlcourse.layers import Activation, Dropout, Linear, Model  # noqa: E402
-from dlcourse.optim import Adam  # noqa: E402
+from dlcourse.optim import SGD, Adam  # noqa: E402
 from dlcourse.regularization import EarlyStopping  # noqa: E402
-from dlcourse.schedules import CosineAnnealingLR  # noqa: E402
+from dlcourse.schedules import CosineAnnealingLR, StepLR  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fashion_mlp.json"
 SEEDS = (0, 1, 2)
@@ -63,13 +65,18 @@ class TestCurve:
         return False
 
 
-def nielsen(sizes, cost, output, init, lr, l2, epochs, seed, data):
+def nielsen(sizes, cost, output, init, lr, l2, epochs, seed, data, halve_every=None):
     net = dc.Network(sizes, activation="sigmoid", output=output, cost=cost, init=init,
                      dtype="float32", seed=seed)  # fmt: skip
     curve = TestCurve(data.X_test, data.y_test)
+    optimizer = SGD(lr=lr)
+    callbacks = [curve]
+    if halve_every:  # Nielsen's learning-rate schedule, on a fixed timetable
+        callbacks.append(StepLR(optimizer, step_size=halve_every, gamma=0.5))
     start = time.perf_counter()
-    history = net.fit(data.X_train, data.y_train, epochs=epochs, batch_size=10, lr=lr, l2=l2,
-                      validation=data.validation, callbacks=[curve], progress=False)  # fmt: skip
+    history = net.fit(data.X_train, data.y_train, epochs=epochs, batch_size=10,
+                      optimizer=optimizer, l2=l2, validation=data.validation,
+                      callbacks=callbacks, progress=False)  # fmt: skip
     seconds = time.perf_counter() - start
     return {
         "seed": seed,
@@ -147,11 +154,11 @@ CONFIGS = {
     },
     "nielsen_100": {
         "description": "[784, 100, 10] sigmoid, cross-entropy, N(0,1/n_in) init, L2 5.0, "
-        "SGD lr 0.5, batch 10",
+        "SGD lr 0.5 halved every 5 epochs, batch 10",
         "split": "nielsen",
         "run": lambda epochs, seed, data: nielsen([784, 100, 10], "binary_cross_entropy",
                                                   "sigmoid", "nielsen", 0.5, 5.0, epochs, seed,
-                                                  data),
+                                                  data, halve_every=5),
         "epochs": 30,
     },
     "best": {
