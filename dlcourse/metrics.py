@@ -1,4 +1,4 @@
-"""Classification metrics: accuracy, per-class accuracy, confusion matrix.
+"""Classification metrics: accuracy, per-class accuracy, confusion matrix, precision, recall, F1.
 
 Labels are integer class indices of shape ``(m,)``. Where a 2-D array of shape ``(m, k)`` is
 given instead (one-hot targets or network outputs), it is turned into labels by ``argmax``
@@ -80,3 +80,90 @@ def per_class_accuracy(y_true, y_pred, k: int | None = None) -> np.ndarray:
     seen = counts > 0
     out[seen] = np.diag(C)[seen] / counts[seen]
     return out
+
+
+_AVERAGES = (None, "macro", "micro", "weighted")
+
+
+def _average(scores: np.ndarray, support: np.ndarray, average, micro: float):
+    if average is None:
+        return scores
+    if average == "micro":
+        return float(micro)
+    if average == "macro":
+        return float(np.mean(scores)) if scores.size else 0.0
+    total = support.sum()
+    return float(np.dot(scores, support) / total) if total else 0.0
+
+
+def _check_average(average) -> None:
+    if average not in _AVERAGES:
+        raise ValueError(f"average must be None, 'macro', 'micro' or 'weighted'; got {average!r}")
+
+
+def precision_recall_f1(y_true, y_pred, k: int | None = None, average=None):
+    """Precision, recall and F1 of every class (or averaged), and the support.
+
+    From the confusion matrix ``C`` (rows true class, columns prediction), for class c:
+    ``TP = C[c, c]``, ``FP = sum_i C[i, c] - TP``, ``FN = sum_j C[c, j] - TP``, and
+
+        precision_c = TP / (TP + FP),   recall_c = TP / (TP + FN),
+        F1_c = 2 precision_c recall_c / (precision_c + recall_c)
+
+    (the harmonic mean). A ratio whose denominator is 0 is defined as 0, as scikit-learn
+    does with ``zero_division=0``. ``average``: ``None`` gives arrays of shape ``(k,)``;
+    ``"macro"`` the plain mean over classes; ``"weighted"`` the mean weighted by the support
+    (examples per true class); ``"micro"`` pools TP, FP, FN over all classes (for
+    single-label data all three equal the accuracy). Returns ``(precision, recall, f1,
+    support)``; ``support`` is always the ``(k,)`` array of true-class counts.
+    """
+    _check_average(average)
+    C = confusion_matrix(y_true, y_pred, k)
+    tp = np.diag(C).astype(np.float64)
+    predicted, support = C.sum(axis=0), C.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(tp), where=both > 0)
+    micro = tp.sum() / C.sum() if C.sum() else 0.0  # TP / (TP + FP) = TP / (TP + FN) here
+    return (
+        _average(precision, support, average, micro),
+        _average(recall, support, average, micro),
+        _average(f1, support, average, micro),
+        support,
+    )
+
+
+def precision(y_true, y_pred, k: int | None = None, average=None):
+    """Precision TP / (TP + FP) of each class, shape ``(k,)``, or averaged (a float); see
+    :func:`precision_recall_f1` for ``average`` and the 0/0 convention."""
+    return precision_recall_f1(y_true, y_pred, k, average)[0]
+
+
+def recall(y_true, y_pred, k: int | None = None, average=None):
+    """Recall TP / (TP + FN) of each class, shape ``(k,)``, or averaged (a float)."""
+    return precision_recall_f1(y_true, y_pred, k, average)[1]
+
+
+def f1_score(y_true, y_pred, k: int | None = None, average=None):
+    """F1 = 2 P R / (P + R) of each class, shape ``(k,)``, or averaged (a float)."""
+    return precision_recall_f1(y_true, y_pred, k, average)[2]
+
+
+def classification_report(y_true, y_pred, classes=None, k: int | None = None) -> str:
+    """A text table: one row per class (precision, recall, F1 to 3 decimals, support), then
+    the accuracy and the macro and weighted averages. ``classes`` names the rows."""
+    p, r, f, support = precision_recall_f1(y_true, y_pred, k)
+    names = [str(c) for c in classes] if classes is not None else [str(i) for i in range(len(p))]
+    if len(names) != len(p):
+        raise ValueError(f"classes must name {len(p)} classes; got {len(names)} names")
+    width = max([len(n) for n in names] + [len("weighted avg")])
+    lines = [f"{'':>{width}}  precision  recall     f1  support"]
+    for name, row in zip(names, zip(p, r, f, support)):
+        lines.append(f"{name:>{width}}  {row[0]:9.3f}  {row[1]:6.3f}  {row[2]:5.3f}  {row[3]:7d}")
+    n = int(support.sum())
+    lines.append(f"{'accuracy':>{width}}  {'':9}  {'':6}  {accuracy(y_true, y_pred):5.3f}  {n:7d}")
+    for avg in ("macro", "weighted"):
+        ap, ar, af, _ = precision_recall_f1(y_true, y_pred, k, avg)
+        lines.append(f"{avg + ' avg':>{width}}  {ap:9.3f}  {ar:6.3f}  {af:5.3f}  {n:7d}")
+    return "\n".join(lines)

@@ -3,7 +3,8 @@
 ``load_mnist`` looks for the files in this order and takes the first complete set:
 ``path=`` → ``$DLCOURSE_DATA/<name>`` → ``~/.cache/dlcourse/<name>`` → (Fashion-MNIST only)
 ``/usr/share/datasets/fashion-mnist`` from the Debian package ``dataset-fashion-mnist`` →
-a download, only when ``download=True``.
+a download, only when ``download=True``.  ``$DLCOURSE_SYSTEM_DATA`` (folders separated by
+``os.pathsep``; empty: none) replaces the system-package folders.
 """
 
 from __future__ import annotations
@@ -67,11 +68,18 @@ def _search_roots(name: str, path: str | os.PathLike | None) -> list[tuple[str, 
         ("$DLCOURSE_DATA", Path(env) if env else None, False),
         ("user cache ~/.cache/dlcourse", Path.home() / ".cache" / "dlcourse", False),
     ]
-    roots += [
-        (f"system package {SOURCES[name].apt_package}", d, True)
-        for d in IMAGE_SETS[name].system_dirs
-    ]
+    roots += [(f"system package {SOURCES[name].apt_package}", d, True) for d in _system_dirs(name)]
     return roots
+
+
+def _system_dirs(name: str) -> tuple[Path, ...]:
+    """The distribution-package folders of ``name``; ``$DLCOURSE_SYSTEM_DATA`` (folders
+    separated by ``os.pathsep``, empty for none) replaces them, e.g. to test a machine
+    without the package."""
+    override = os.environ.get("DLCOURSE_SYSTEM_DATA")
+    if override is None:
+        return IMAGE_SETS[name].system_dirs
+    return tuple(Path(p) for p in override.split(os.pathsep) if p)
 
 
 def _folders(name: str, root: Path, direct: bool) -> list[Path]:
