@@ -118,3 +118,11 @@ def test_bad_input():
         DropConnect(3, 2).forward(np.ones((2, 4)))
     with pytest.raises(RuntimeError, match="before forward"):
         DropConnect(3, 2).backward(np.ones((1, 2)))
+
+
+def test_model_save_and_load(tmp_path):
+    model = Model([DropConnect(4, 3, p=0.3, seed=1), Activation("softmax")], seed=0)
+    X = batch(m=5, n=4)
+    loaded = Model.load(model.save(tmp_path / "dropconnect.npz"))
+    assert isinstance(loaded.layers[0], DropConnect) and loaded.layers[0].p == 0.3
+    np.testing.assert_allclose(loaded.forward(X), model.forward(X), rtol=1e-12)
