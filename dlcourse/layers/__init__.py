@@ -3,6 +3,7 @@
 - :mod:`~dlcourse.layers.base`: the ``Layer`` protocol and the containers (Sequential,
   Residual, Concat, Sum);
 - :mod:`~dlcourse.layers.core`: Linear, Activation, Dropout;
+- :mod:`~dlcourse.layers.dropconnect`: DropConnect (dropped weights instead of units);
 - :mod:`~dlcourse.layers.normalization`: BatchNorm1d;
 - :mod:`~dlcourse.layers.model`: ``Model``, a trainable stack of layers with a cost;
 - :mod:`~dlcourse.layers.config`: ``from_config``, rebuilding a layer from ``config()``.
@@ -11,6 +12,7 @@
 from dlcourse.layers.base import Concat, Layer, Residual, Sequential, Sum
 from dlcourse.layers.config import from_config
 from dlcourse.layers.core import Activation, Dropout, Linear
+from dlcourse.layers.dropconnect import DropConnect
 from dlcourse.layers.model import Model
 from dlcourse.layers.normalization import BatchNorm1d
 
@@ -19,6 +21,7 @@ __all__ = [
     "Linear",
     "Activation",
     "Dropout",
+    "DropConnect",
     "BatchNorm1d",
     "Sequential",
     "Residual",

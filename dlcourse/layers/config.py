@@ -6,6 +6,7 @@ from typing import Any
 
 from dlcourse.layers.base import Concat, Layer, Residual, Sequential, Sum
 from dlcourse.layers.core import Activation, Dropout, Linear
+from dlcourse.layers.dropconnect import DropConnect
 from dlcourse.layers.normalization import BatchNorm1d
 
 
@@ -14,6 +15,9 @@ def _builders() -> dict[str, Any]:
         "Linear": lambda c: Linear(c["n_in"], c["n_out"], c["init"], dtype=c["dtype"]),
         "Activation": lambda c: Activation(c["name"]),
         "Dropout": lambda c: Dropout(c["p"]),
+        "DropConnect": lambda c: DropConnect(
+            c["n_in"], c["n_out"], c["p"], c["init"], dtype=c["dtype"]
+        ),
         "BatchNorm1d": lambda c: BatchNorm1d(
             c["num_features"], c["eps"], c["momentum"], c["affine"], c["dtype"]
         ),

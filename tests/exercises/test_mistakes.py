@@ -8,12 +8,9 @@ conflict (the solution's lines, then what the mistake writes instead)::
     # LOSES: test_a, test_b        (the exact tests that must fail; all others must pass)
     # FEEDBACK: <text that the feedback of at least one failing test must contain>
 
-    <<<<<<< solution
-        return (delta_next @ W_next) * sigmoid_prime(z)
-    =======
-        return (delta_next @ W_next.T) * sigmoid_prime(z)
-    >>>>>>> mistake
-
+            return (delta_next @ W_next.T) * sigmoid_prime(z)
+            return (delta_next @ W_next) * sigmoid_prime(z)
+    
 The lines of each ``solution`` side must occur exactly once in the solution's code, so an
 edit never lands in the wrong place, and a solution change that breaks an edit fails
 ``test_mistake_edits_apply``. The submission (a ``.py`` file: the solution's code cells with
@@ -57,6 +54,7 @@ EXPECTED_POINTS = {
     "08": (6, 6),
     "09": (6, 6),
     "10": (6, 6),
+    "11": (7, 7),
     "12": (6, 6),
 }
 NEEDS_TORCH = {"10"}
