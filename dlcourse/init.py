@@ -82,6 +82,34 @@ def he_uniform(shape, rng, dtype=np.float64):
     return rng.uniform(-a, a, size=shape).astype(dtype, copy=False)
 
 
+def identity(shape, rng, dtype=np.float64):
+    """The identity matrix, ones on the diagonal W[j, j] and zeros elsewhere (torch ``eye_``).
+
+    For a square layer z = W a is the input itself, so a deep stack of ReLU layers with zero
+    biases starts as the identity map of nonnegative inputs; for a non-square layer the extra
+    rows or columns are zero. Deterministic (``rng`` is not used), yet no two units of a
+    square layer are alike, so it breaks the symmetry without randomness.
+    """
+    return np.eye(*shape, dtype=dtype)
+
+
+def orthogonal(shape, rng, dtype=np.float64, gain: float = 1.0):
+    """A random orthogonal matrix times ``gain`` (Saxe et al.; torch ``orthogonal_``).
+
+    Q is the QR factor of a Gaussian matrix with the signs of R's diagonal moved into Q,
+    which makes it uniformly (Haar) distributed. For n_out ≤ n_in the rows are orthonormal,
+    W Wᵀ = gain² I, otherwise the columns, Wᵀ W = gain² I. Every singular value equals
+    ``gain``, so ‖W a‖ = gain ‖a‖ for a in the row space: the norm of a signal is preserved
+    exactly, not only on average. Var(w) = gain² / max(n_in, n_out).
+    """
+    n_out, n_in = shape
+    A = rng.standard_normal((max(shape), min(shape)))
+    Q, R = np.linalg.qr(A)  # Q: (max, min) with orthonormal columns
+    Q = Q * np.where(np.diag(R) < 0, -1.0, 1.0)  # Haar measure: make diag(R) positive
+    W = Q.T if n_out < n_in else Q
+    return (gain * W).astype(dtype, copy=False)
+
+
 INITIALIZERS: dict[str, Initializer] = {
     "constant": constant,
     "uniform": uniform,
@@ -94,6 +122,8 @@ INITIALIZERS: dict[str, Initializer] = {
     "kaiming": he,
     "kaiming_normal": he,
     "he_uniform": he_uniform,
+    "identity": identity,
+    "orthogonal": orthogonal,
 }
 
 #: Schemes whose biases are drawn from N(0, 1) (Nielsen's book); all others use zeros.

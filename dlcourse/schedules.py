@@ -166,8 +166,10 @@ class LinearLR(Schedule):
     """Linear warm-up or decay of the factor from ``start_factor`` to ``end_factor``.
 
     η_t = η₀ · (s + (e − s) · min(t, T)/T) with s, e, T = start_factor, end_factor,
-    total_iters (torch ``LinearLR``); s < e is a warm-up, s > e a decay. The Bristol
-    notes' simulated annealing, η_k = (1 − k/τ)η₀ + (k/τ)η_τ, is s = 1, e = η_τ/η₀, T = τ.
+    total_iters (torch ``LinearLR``); s < e is a warm-up, s > e a decay. The linear decay
+    η_k = (1 − k/τ)η₀ + (k/τ)η_τ that Goodfellow et al. (§8.3.1) recommend for SGD, and
+    that some course notes call simulated annealing, is s = 1, e = η_τ/η₀, T = τ (see the
+    book's section "Learning-rate schedules").
     """
 
     hyper = ("start_factor", "end_factor", "total_iters")

@@ -169,3 +169,21 @@ def test_unknown_schedule_lists_the_valid_names():
         schedules.get_schedule("onecycle")
     for name in schedules.SCHEDULES:
         assert name in str(info.value)
+
+
+def test_inverse_power_laws_worked_values_and_the_transformer_schedule():
+    sqrt_decay = schedules.InverseSqrtLR(base_lr=1.0, k=0.5)
+    assert [sqrt_decay.lr_at(t) for t in (0, 2, 6, 30)] == pytest.approx([1, 2**-0.5, 0.5, 0.25])
+    time_decay = schedules.InverseTimeLR(base_lr=1.0, k=0.5)
+    assert [time_decay.lr_at(t) for t in (0, 2, 6, 30)] == pytest.approx([1, 0.5, 0.25, 1 / 16])
+    # warm-up for w steps, then eta_0 sqrt(w / t): the schedule of the original Transformer
+    w = 40
+    transformer = schedules.Warmup(
+        schedules.InverseSqrtLR(base_lr=2.0, k=1 / w), warmup_epochs=w, start_factor=1 / w
+    )
+    warm = [transformer.lr_at(t) for t in range(w)]
+    assert np.all(np.diff(warm) > 0) and warm[0] == pytest.approx(2.0 / w)
+    for t in (w, 2 * w, 4 * w, 10 * w, 123):
+        assert transformer.lr_at(t) == pytest.approx(2.0 * math.sqrt(w / t), rel=1e-14)
+    with pytest.raises(ValueError, match="k"):
+        schedules.InverseSqrtLR(base_lr=0.1, k=-0.5)
