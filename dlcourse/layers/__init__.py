@@ -4,12 +4,14 @@
   Residual, Concat, Sum);
 - :mod:`~dlcourse.layers.core`: Linear, Activation, Dropout;
 - :mod:`~dlcourse.layers.normalization`: BatchNorm1d;
+- :mod:`~dlcourse.layers.conv`: Conv2d, MaxPool2d, AvgPool2d, Flatten (images (m, C, H, W));
 - :mod:`~dlcourse.layers.model`: ``Model``, a trainable stack of layers with a cost;
 - :mod:`~dlcourse.layers.config`: ``from_config``, rebuilding a layer from ``config()``.
 """
 
 from dlcourse.layers.base import Concat, Layer, Residual, Sequential, Sum
 from dlcourse.layers.config import from_config
+from dlcourse.layers.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from dlcourse.layers.core import Activation, Dropout, Linear
 from dlcourse.layers.model import Model
 from dlcourse.layers.normalization import BatchNorm1d
@@ -20,6 +22,10 @@ __all__ = [
     "Activation",
     "Dropout",
     "BatchNorm1d",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "Flatten",
     "Sequential",
     "Residual",
     "Concat",

@@ -71,7 +71,8 @@ class Model:
     # ------------------------------------------------------------------ checks
     def _check_X(self, X, name="X") -> np.ndarray:
         X = np.asarray(X)
-        if X.ndim != 2:
+        # conv (issue 20): images (m, C, H, W) pass when the first layer takes them (Conv2d)
+        if X.ndim != 2 and not (X.ndim == 4 and _input_ndim(self.layers) == 4):
             raise ValueError(f"{name} must have shape (m, n_in) (rows are examples); got {X.shape}")
         if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
             raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
@@ -226,6 +227,13 @@ class Model:
     def __repr__(self) -> str:
         inner = ", ".join(repr(c) for c in self.layers.children)
         return f"Model([{inner}], cost={self.cost_fn.name!r})"
+
+
+def _input_ndim(layer: Layer) -> int:
+    """Number of axes the first leaf layer takes: 4 for image layers (``input_ndim``), else 2."""
+    while layer.children:  # conv (issue 20)
+        layer = layer.children[0]
+    return getattr(layer, "input_ndim", 2)
 
 
 class _Identity(Layer):
