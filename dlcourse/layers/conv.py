@@ -60,10 +60,11 @@ def output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0) -> 
 
 
 def im2col(x: np.ndarray, kernel_size: int, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """The windows of ``x`` (m, C, H, W) as rows: shape ``(m, H_out, W_out, C, k, k)``.
+    """The windows of ``x`` (m, C, H, W) as a strided view of shape ``(m, C, k, k, H_out, W_out)``.
 
-    Reshaped to ``(m·H_out·W_out, C·k·k)`` it is the matrix of eq-conv-im2col; row
-    ``(i, r, c)`` holds the input window whose top-left corner is ``(s·r − p, s·c − p)``.
+    Entry ``[i, c, u, v, r, q]`` is ``x_pad[i, c, s·r + u, s·q + v]``. Reshaped to
+    ``(m, C·k·k, H_out·W_out)`` it is the matrix of eq-conv-im2col: column ``(r, q)`` of
+    example ``i`` holds the input window whose output position is ``(r, q)``.
     """
     k, s, p = kernel_size, stride, padding
     H_out = output_size(x.shape[2], k, s, p)
@@ -71,38 +72,38 @@ def im2col(x: np.ndarray, kernel_size: int, stride: int = 1, padding: int = 0) -
     if p:
         x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
     win = _windows(x, (k, k), axis=(2, 3))[:, :, : s * H_out : s, : s * W_out : s]
-    return win.transpose(0, 2, 3, 1, 4, 5)  # (m, H_out, W_out, C, k, k), a strided view
+    return win.transpose(0, 1, 4, 5, 2, 3)
 
 
 def col2im(dcols: np.ndarray, x_shape, kernel_size: int, stride: int = 1, padding: int = 0):
     """Adjoint of :func:`im2col`: add every window's entries back onto the image.
 
-    ``dcols`` has shape ``(m, H_out, W_out, C, k, k)``; returns ``dx`` of shape ``x_shape``
+    ``dcols`` has shape ``(m, C, k, k, H_out, W_out)``; returns ``dx`` of shape ``x_shape``
     (m, C, H, W). One strided addition per kernel offset ``(u, v)``; overlapping windows add up.
     """
     m, C, H, W = x_shape
     k, s, p = kernel_size, stride, padding
-    H_out, W_out = dcols.shape[1], dcols.shape[2]
+    H_out, W_out = dcols.shape[4], dcols.shape[5]
     dx = np.zeros((m, C, H + 2 * p, W + 2 * p), dtype=dcols.dtype)
     for u in range(k):
         for v in range(k):
-            dx[:, :, u : u + s * H_out : s, v : v + s * W_out : s] += dcols[..., u, v].transpose(
-                0, 3, 1, 2
-            )
+            dx[:, :, u : u + s * H_out : s, v : v + s * W_out : s] += dcols[:, :, u, v]
     return dx[:, :, p : p + H, p : p + W] if p else dx
 
 
 class Conv2d(Layer):
     """2-D convolution (cross-correlation) with ``W`` (C_out, C_in, k, k) and ``b`` (C_out,).
 
-    Forward (eq-conv-channels): ``z[i, o, r, c] = b[o] + Σ_{c', u, v} W[o, c', u, v]
-    x_pad[i, c', s·r + u, s·c + v]``, input (m, C_in, H, W), output (m, C_out, H_out, W_out).
+    Forward (eq-conv-channels): ``z[i, o, r, q] = b[o] + Σ_{c, u, v} W[o, c, u, v]
+    x_pad[i, c, s·r + u, s·q + v]``, input (m, C_in, H, W), output (m, C_out, H_out, W_out).
+    With ``cols_i`` the im2col matrix of example ``i`` (C_in·k·k, H_out·W_out) and ``W`` seen as
+    a (C_out, C_in·k·k) matrix this is ``z_i = W cols_i + b`` (eq-conv-im2col).
 
-    Backward, with ``δ = ∂L/∂z`` and ``cols`` the im2col matrix (eq-conv-backward):
-    ``∂L/∂W = δᵀ cols`` summed over examples and positions, ``∂L/∂b[o] = Σ_{i,r,c} δ[i,o,r,c]``,
-    ``∂L/∂x = col2im(δ W)``. ``init`` names a scheme of :data:`dlcourse.init.INITIALIZERS`
-    applied with fan-in ``C_in·k·k`` (default He, for ReLU networks); the generator is ``rng``
-    or ``default_rng(seed)``.
+    Backward, with ``δ_i = ∂L/∂z_i`` (C_out, H_out·W_out) (eq-conv-backward):
+    ``∂L/∂W = Σ_i δ_i cols_iᵀ``, ``∂L/∂b[o] = Σ_{i,r,q} δ[i,o,r,q]``,
+    ``∂L/∂x_i = col2im(Wᵀ δ_i)``. ``init`` names a scheme of
+    :data:`dlcourse.init.INITIALIZERS` applied with fan-in ``C_in·k·k`` (default He, for ReLU
+    networks); the generator is ``rng`` or ``default_rng(seed)``.
     """
 
     input_ndim = 4
@@ -137,23 +138,23 @@ class Conv2d(Layer):
     def forward(self, x, training=True):
         _check_image("Conv2d", x, self.in_channels)
         win = im2col(x, self.kernel_size, self.stride, self.padding)
-        m, H_out, W_out = win.shape[:3]
-        cols = win.reshape(m * H_out * W_out, -1)  # the copy that im2col costs
-        z = cols @ self.W.reshape(self.out_channels, -1).T
-        z += self.b
+        m, H_out, W_out = win.shape[0], win.shape[4], win.shape[5]
+        cols = win.reshape(m, -1, H_out * W_out)  # (m, C_in·k·k, H_out·W_out): the copy
+        z = self.W.reshape(self.out_channels, -1) @ cols  # one BLAS product per example
+        z += self.b[:, None]
         self._cols, self._x_shape = cols, x.shape
-        return z.reshape(m, H_out, W_out, self.out_channels).transpose(0, 3, 1, 2)
+        return z.reshape(m, self.out_channels, H_out, W_out)
 
     def backward(self, dout):
         cols = _cached(self, self._cols)
         m, _, H_out, W_out = dout.shape
-        delta = dout.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)  # (m·H_out·W_out, C_out)
-        self.grad_W = (delta.T @ cols).reshape(self.W.shape)
-        self.grad_b = delta.sum(axis=0)
-        dcols = (delta @ self.W.reshape(self.out_channels, -1)).reshape(
-            m, H_out, W_out, self.in_channels, self.kernel_size, self.kernel_size
-        )
-        return col2im(dcols, self._x_shape, self.kernel_size, self.stride, self.padding)
+        delta = dout.reshape(m, self.out_channels, H_out * W_out)  # (m, C_out, H_out·W_out)
+        self.grad_W = (delta @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(self.W.shape)
+        self.grad_b = delta.sum(axis=(0, 2))
+        k = self.kernel_size
+        dcols = self.W.reshape(self.out_channels, -1).T @ delta  # (m, C_in·k·k, H_out·W_out)
+        dcols = dcols.reshape(m, self.in_channels, k, k, H_out, W_out)
+        return col2im(dcols, self._x_shape, k, self.stride, self.padding)
 
     def config(self):
         init = self.init if isinstance(self.init, str) else "constant"
@@ -164,7 +165,9 @@ class Conv2d(Layer):
 
 
 class _Pool2d(Layer):
-    """Shared checks and window views of the two pooling layers (no parameters)."""
+    """Shared checks of the two pooling layers (no parameters). Both loop over the ``k²``
+    offsets ``(u, v)`` of a window: each offset is one strided slice of the whole batch,
+    ``x[:, :, s·r + u, s·q + v]`` for all output positions ``(r, q)``."""
 
     input_ndim = 4
 
@@ -173,9 +176,12 @@ class _Pool2d(Layer):
         self.stride = self.kernel_size if stride is None else check_positive_int(stride, "stride")
         self._cache = None
 
-    def _windows(self, x):
-        _check_image(type(self).__name__, x)
-        return im2col(x, self.kernel_size, self.stride)  # (m, H_out, W_out, C, k, k)
+    def _slices(self, shape) -> list[tuple[slice, slice]]:
+        """The ``k²`` index pairs, in row-major order of ``(u, v)``."""
+        k, s = self.kernel_size, self.stride
+        H_out, W_out = output_size(shape[2], k, s), output_size(shape[3], k, s)
+        return [(slice(u, u + s * H_out, s), slice(v, v + s * W_out, s))
+                for u in range(k) for v in range(k)]  # fmt: skip
 
     def config(self):
         return {"type": type(self).__name__, "kernel_size": self.kernel_size, "stride": self.stride}
@@ -185,23 +191,32 @@ class MaxPool2d(_Pool2d):
     """Maximum of each ``k × k`` window (stride ``s``, default ``k``), per channel.
 
     Backward (eq-maxpool-backward): each window passes its ``dout`` entry to the position of its
-    maximum (the first one on ties, like torch) and zero elsewhere; overlapping windows add.
+    maximum (the first one in row-major order on ties, like torch) and zero elsewhere;
+    overlapping windows add.
     """
 
     def forward(self, x, training=True):
-        win = self._windows(x)
-        m, H_out, W_out, C, k, _ = win.shape
-        flat = win.reshape(m, H_out, W_out, C, k * k)
-        idx = flat.argmax(axis=-1)
-        self._cache = (idx, x.shape, win.shape)
-        out = np.take_along_axis(flat, idx[..., None], axis=-1)[..., 0]
-        return out.transpose(0, 3, 1, 2)
+        _check_image("MaxPool2d", x)
+        slices = self._slices(x.shape)
+        out = x[:, :, slices[0][0], slices[0][1]]
+        for rows, cols in slices[1:]:
+            out = np.maximum(out, x[:, :, rows, cols])
+        self._cache = (x, out, slices)
+        return out
 
     def backward(self, dout):
-        idx, x_shape, win_shape = _cached(self, self._cache)
-        dflat = np.zeros((*idx.shape, self.kernel_size**2), dtype=dout.dtype)
-        np.put_along_axis(dflat, idx[..., None], dout.transpose(0, 2, 3, 1)[..., None], axis=-1)
-        return col2im(dflat.reshape(win_shape), x_shape, self.kernel_size, self.stride)
+        x, out, slices = _cached(self, self._cache)
+        dx = np.zeros(x.shape, dtype=dout.dtype)
+        taken = np.zeros(out.shape, dtype=bool)  # windows whose maximum is already found
+        overlap = self.stride < self.kernel_size
+        for rows, cols in slices:
+            first = (x[:, :, rows, cols] == out) > taken  # a maximum, and the first one
+            taken |= first
+            if overlap:
+                dx[:, :, rows, cols] += first * dout
+            else:  # every input entry is in at most one window
+                np.multiply(first, dout, out=dx[:, :, rows, cols])
+        return dx
 
 
 class AvgPool2d(_Pool2d):
@@ -211,14 +226,21 @@ class AvgPool2d(_Pool2d):
     """
 
     def forward(self, x, training=True):
-        win = self._windows(x)
-        self._cache = (x.shape, win.shape)
-        return win.mean(axis=(4, 5)).transpose(0, 3, 1, 2)
+        _check_image("AvgPool2d", x)
+        slices = self._slices(x.shape)
+        out = x[:, :, slices[0][0], slices[0][1]].copy()
+        for rows, cols in slices[1:]:
+            out += x[:, :, rows, cols]
+        self._cache = (x.shape, slices)
+        return out / len(slices)
 
     def backward(self, dout):
-        x_shape, win_shape = _cached(self, self._cache)
-        share = dout.transpose(0, 2, 3, 1)[..., None, None] / self.kernel_size**2
-        return col2im(np.broadcast_to(share, win_shape), x_shape, self.kernel_size, self.stride)
+        x_shape, slices = _cached(self, self._cache)
+        share = dout / len(slices)
+        dx = np.zeros(x_shape, dtype=dout.dtype)
+        for rows, cols in slices:
+            dx[:, :, rows, cols] += share
+        return dx
 
 
 class Flatten(Layer):

@@ -1,0 +1,204 @@
+"""A small CNN on Fashion-MNIST: dlcourse.layers against the same network in PyTorch (CPU).
+
+    nice python benchmarks/bench_cnn.py                 # 3 seeds x 8 epochs (about 40 min)
+    python benchmarks/bench_cnn.py --quick              # 1 seed, 1 epoch on 6,000 images
+
+Network (float32, both frameworks)::
+
+    Conv2d(1, 16, 3, padding=1) - ReLU - MaxPool2d(2)     28x28 -> 14x14
+    Conv2d(16, 32, 3, padding=1) - ReLU - MaxPool2d(2)    14x14 -> 7x7
+    Flatten - Linear(1568, 128) - ReLU - Linear(128, 10) - softmax / cross-entropy
+
+Training: the 60,000 training images, Adam (lr 1e-3, divided by 10 for the last two epochs),
+batch 64, the same shuffled order and the same initial weights (dlcourse's He/Xavier draws
+copied into the torch modules) for both frameworks. The hyperparameters were fixed before the
+run; the test set is used once, after the last epoch. Both frameworks run with one thread
+(``OMP_NUM_THREADS=1``, ``torch.set_num_threads(1)``), so an epoch time compares the code,
+not the number of free cores on a shared machine.
+
+Epoch time = the mini-batch steps only (forward, backward, optimiser), measured per epoch;
+the end-of-epoch evaluation is timed separately. Results go to ``benchmarks/results/cnn.json``
+(rewritten atomically after every seed, so a long run that is stopped keeps what it finished).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dlcourse as dc  # noqa: E402
+from dlcourse.layers import (  # noqa: E402
+    Activation,
+    Conv2d,
+    Flatten,
+    Linear,
+    MaxPool2d,
+    Model,
+)
+from dlcourse.optim import Adam  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "cnn.json"
+BATCH, LR, DECAY_EPOCHS = 64, 1e-3, 2
+ARCHITECTURE = (
+    "Conv2d(1,16,3,p=1)-ReLU-MaxPool(2)-Conv2d(16,32,3,p=1)-ReLU-MaxPool(2)-"
+    "Flatten-Linear(1568,128)-ReLU-Linear(128,10)"
+)
+
+
+def dlcourse_cnn(seed: int) -> Model:
+    """The benchmark network from dlcourse.layers (float32), seeded."""
+    rng = np.random.default_rng(seed)
+    f32 = {"rng": rng, "dtype": "float32"}
+    return Model(
+        [Conv2d(1, 16, 3, padding=1, **f32), Activation("relu"), MaxPool2d(2),
+         Conv2d(16, 32, 3, padding=1, **f32), Activation("relu"), MaxPool2d(2),
+         Flatten(), Linear(32 * 7 * 7, 128, init="he", **f32), Activation("relu"),
+         Linear(128, 10, **f32), Activation("softmax")],
+        cost="cross_entropy",
+    )  # fmt: skip
+
+
+def torch_cnn(model: Model):
+    """The same network as ``torch.nn.Sequential``, starting from ``model``'s weights."""
+    import torch
+    from torch import nn
+
+    net = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
+    )  # fmt: skip
+    with torch.no_grad():
+        for p, mine in zip(net.parameters(), model.parameters(), strict=True):
+            p.copy_(torch.from_numpy(mine))
+    return net
+
+
+def lr_at(epoch: int, epochs: int) -> float:
+    """``LR``, divided by 10 for the last ``DECAY_EPOCHS`` epochs of a longer run."""
+    return LR if epochs <= DECAY_EPOCHS or epoch <= epochs - DECAY_EPOCHS else LR / 10
+
+
+def train_dlcourse(model, X, y, X_test, y_test, epochs, seed):
+    Y = np.eye(10, dtype=np.float32)[y]
+    opt, params, rng = Adam(lr=LR), model.parameters(), np.random.default_rng(seed)
+    rows = []
+    for epoch in range(1, epochs + 1):
+        opt.lr = lr_at(epoch, epochs)
+        order = rng.permutation(len(X))
+        start = time.perf_counter()
+        for k in range(0, len(X), BATCH):
+            idx = order[k : k + BATCH]
+            opt.step(params, model.gradients(X[idx], Y[idx], validate=False))
+        train_s = time.perf_counter() - start
+        start = time.perf_counter()
+        acc = model.evaluate(X_test, y_test)
+        rows.append({"epoch": epoch, "train_s": train_s, "eval_s": time.perf_counter() - start,
+                     "test_accuracy": acc})  # fmt: skip
+        print(f"  dlcourse epoch {epoch}: {train_s:.1f} s, test {acc:.2%}", flush=True)
+    return rows
+
+
+def train_torch(net, X, y, X_test, y_test, epochs, seed):
+    import torch
+
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    Xv = torch.from_numpy(X_test)
+    opt, rng = torch.optim.Adam(net.parameters(), lr=LR), np.random.default_rng(seed)
+    rows = []
+    for epoch in range(1, epochs + 1):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(epoch, epochs)
+        order = torch.from_numpy(rng.permutation(len(X)))
+        start = time.perf_counter()
+        net.train()
+        for k in range(0, len(X), BATCH):
+            idx = order[k : k + BATCH]
+            opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(net(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+        train_s = time.perf_counter() - start
+        start = time.perf_counter()
+        net.eval()
+        with torch.no_grad():
+            pred = torch.cat([net(Xv[i : i + 2048]).argmax(1) for i in range(0, len(Xv), 2048)])
+        acc = float((pred.numpy() == y_test).mean())
+        rows.append({"epoch": epoch, "train_s": train_s, "eval_s": time.perf_counter() - start,
+                     "test_accuracy": acc})  # fmt: skip
+        print(f"  torch    epoch {epoch}: {train_s:.1f} s, test {acc:.2%}", flush=True)
+    return rows
+
+
+def summary(runs: list[dict], key: str) -> dict:
+    accs = [r[key][-1]["test_accuracy"] for r in runs]
+    epoch_s = [row["train_s"] for r in runs for row in r[key]]
+    return {"test_accuracy_per_seed": accs, "test_accuracy_mean": float(np.mean(accs)),
+            "test_accuracy_std": float(np.std(accs)), "epoch_s_median": float(np.median(epoch_s)),
+            "epoch_s_min": float(np.min(epoch_s))}  # fmt: skip
+
+
+def write_atomic(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(payload, f, indent=1)
+    os.replace(tmp, path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="1 seed, 1 epoch, 6,000 images")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    data = dc.data.load_mnist("fashion", dtype="float32", progress=False)
+    X, y = data.X_train.reshape(-1, 1, 28, 28), np.asarray(data.y_train)
+    X_test, y_test = data.X_test.reshape(-1, 1, 28, 28), np.asarray(data.y_test)
+    if args.quick:
+        args.seeds, args.epochs, X, y = args.seeds[:1], 1, X[:6000], y[:6000]
+    payload = {
+        "benchmark": "bench_cnn.py", "architecture": ARCHITECTURE, "dtype": "float32",
+        "optimizer": f"Adam lr {LR}, /10 for the last {DECAY_EPOCHS} epochs", "batch_size": BATCH,
+        "epochs": args.epochs, "n_train": len(X), "n_test": len(X_test), "threads": 1,
+        "torch_version": torch.__version__, "numpy_version": np.__version__,
+        "machine": platform.processor() or platform.machine(), "quick": args.quick, "runs": [],
+    }  # fmt: skip
+    for seed in args.seeds:
+        print(f"seed {seed}", flush=True)
+        model = dlcourse_cnn(seed)
+        net = torch_cnn(model)  # copies the initial weights before dlcourse trains them
+        run = {"seed": seed,
+               "dlcourse": train_dlcourse(model, X, y, X_test, y_test, args.epochs, seed),
+               "torch": train_torch(net, X, y, X_test, y_test, args.epochs, seed)}  # fmt: skip
+        payload["runs"].append(run)
+        payload["dlcourse"] = summary(payload["runs"], "dlcourse")
+        payload["torch"] = summary(payload["runs"], "torch")
+        payload["speed_ratio"] = (
+            payload["dlcourse"]["epoch_s_median"] / payload["torch"]["epoch_s_median"]
+        )
+        write_atomic(args.out, payload)
+    print(json.dumps({k: payload[k] for k in ("dlcourse", "torch", "speed_ratio")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
