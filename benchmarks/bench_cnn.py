@@ -3,6 +3,7 @@
     nice python benchmarks/bench_cnn.py                 # 3 seeds x 8 epochs (about 40 min)
     python benchmarks/bench_cnn.py --quick              # 1 seed, 1 epoch on 6,000 images
     nice python benchmarks/bench_cnn.py --mlp           # the MLP baseline only (a few minutes)
+    python benchmarks/bench_cnn.py --merge a.json b.json   # seeds run as separate processes
 
 Network (float32, both frameworks)::
 
@@ -24,6 +25,9 @@ float32) with the same data, optimiser, schedule and seeds, and writes
 Epoch time = the mini-batch steps only (forward, backward, optimiser), measured per epoch;
 the end-of-epoch evaluation is timed separately. Results go to ``benchmarks/results/cnn.json``
 (rewritten atomically after every seed, so a long run that is stopped keeps what it finished).
+On a busy machine the seeds can run as parallel processes (``--seeds 1 --out cnn_seed1.json``
+and so on); ``--merge`` then combines their files into ``cnn.json``: epoch times stay
+comparable because each process times both frameworks under the same load.
 """
 
 from __future__ import annotations
@@ -189,6 +193,24 @@ def run_mlp(args, X, y, X_test, y_test) -> None:
     print(json.dumps(payload["dlcourse"], indent=1))
 
 
+def merge(paths: list[Path], out: Path) -> None:
+    """One results file from several (same settings, different seeds), sorted by seed."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    payload = {k: v for k, v in parts[0].items() if k not in ("dlcourse", "torch", "speed_ratio")}
+    payload["runs"] = sorted((r for p in parts for r in p["runs"]), key=lambda r: r["seed"])
+    payload["merged_from"] = [Path(p).name for p in paths]
+    for key in ("architecture", "epochs", "n_train", "batch_size", "dtype"):
+        if len({str(p[key]) for p in parts}) != 1:
+            raise ValueError(f"cannot merge runs with different {key}: {[p[key] for p in parts]}")
+    payload["dlcourse"] = summary(payload["runs"], "dlcourse")
+    payload["torch"] = summary(payload["runs"], "torch")
+    payload["speed_ratio"] = (
+        payload["dlcourse"]["epoch_s_median"] / payload["torch"]["epoch_s_median"]
+    )
+    write_atomic(out, payload)
+    print(json.dumps({k: payload[k] for k in ("dlcourse", "torch", "speed_ratio")}, indent=1))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -196,7 +218,10 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="1 seed, 1 epoch, 6,000 images")
     parser.add_argument("--mlp", action="store_true", help="train the MLP baseline only")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--merge", type=Path, nargs="+", help="combine per-seed result files")
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out or RESULTS)
     import torch
 
     torch.set_num_threads(1)
