@@ -3,7 +3,9 @@
     nice python benchmarks/bench_cnn.py                 # 3 seeds x 8 epochs (about 40 min)
     python benchmarks/bench_cnn.py --quick              # 1 seed, 1 epoch on 6,000 images
     nice python benchmarks/bench_cnn.py --mlp           # the MLP baseline only (a few minutes)
+    nice python benchmarks/bench_cnn.py --speed         # interleaved epoch-time comparison
     python benchmarks/bench_cnn.py --merge a.json b.json   # seeds run as separate processes
+    python benchmarks/bench_cnn.py --from-log run.log --out part.json   # a stopped run
 
 Network (float32, both frameworks)::
 
@@ -22,6 +24,11 @@ not the number of free cores on a shared machine.
 float32) with the same data, optimiser, schedule and seeds, and writes
 ``benchmarks/results/cnn_mlp.json``: the network the CNN must beat.
 
+``--speed`` compares the training speed robustly on a shared machine: it alternates blocks of
+``--block`` mini-batch steps of the two frameworks (same network, same batches), so that both
+see the same load, and extrapolates the median (and the fastest) block to a 60,000-image epoch;
+results in ``benchmarks/results/cnn_speed.json``.
+
 Epoch time = the mini-batch steps only (forward, backward, optimiser), measured per epoch;
 the end-of-epoch evaluation is timed separately. Results go to ``benchmarks/results/cnn.json``
 (rewritten atomically after every seed, so a long run that is stopped keeps what it finished).
@@ -29,7 +36,11 @@ On a busy machine the seeds can run as parallel processes (``--seeds 1 --out cnn
 and so on); ``--merge`` then combines their files into ``cnn.json``: epoch times stay
 comparable because each process times both frameworks under the same load. ``--no-torch``
 trains only the dlcourse network (more seeds of its accuracy); the speed ratio is computed
-from the runs that timed both frameworks.
+from the runs that timed both frameworks. ``--from-log`` rebuilds the results of a run that
+was stopped before it wrote them from the lines it printed (times to 0.1 s, accuracies to
+0.01 %); a framework with fewer epochs than ``--epochs`` is kept under ``torch_partial`` /
+``dlcourse_partial`` and left out of the summaries, except that partial PyTorch epochs still
+give a speed ratio (marked ``speed_from_partial_epochs``).
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -224,6 +236,95 @@ def merge(paths: list[Path], out: Path) -> None:
     print(json.dumps(payload["dlcourse"], indent=1))
 
 
+_LOG_LINE = re.compile(r"^\s+(dlcourse|torch)\s+epoch (\d+): ([\d.]+) s, test ([\d.]+)%")
+
+
+def from_log(log: Path, epochs: int, out: Path) -> None:
+    """Results file from the printed lines of a run (see the module docstring)."""
+    runs: list[dict] = []
+    for line in Path(log).read_text().splitlines():
+        if line.startswith("seed "):
+            runs.append({"seed": int(line.split()[1])})
+        elif (hit := _LOG_LINE.match(line)) and runs:
+            key, epoch, train_s, acc = hit.groups()
+            runs[-1].setdefault(key, []).append({"epoch": int(epoch), "train_s": float(train_s),
+                                                 "test_accuracy": float(acc) / 100})  # fmt: skip
+    partial_speed = False
+    for run in runs:
+        for key in ("dlcourse", "torch"):
+            if key in run and len(run[key]) < epochs:
+                run[f"{key}_partial"] = run.pop(key)
+        if "dlcourse" in run and "torch_partial" in run:
+            partial_speed = True
+    payload = {"benchmark": "bench_cnn.py", "architecture": ARCHITECTURE, "dtype": "float32",
+               "optimizer": f"Adam lr {LR}, /10 for the last {DECAY_EPOCHS} epochs",
+               "batch_size": BATCH, "epochs": epochs, "n_train": 60000, "n_test": 10000,
+               "threads": 1, "source": f"printed lines of a stopped run ({Path(log).name})",
+               "runs": [r for r in runs if "dlcourse" in r]}  # fmt: skip
+    summarise(payload)
+    if partial_speed and "torch" not in payload:
+        runs_both = [r for r in payload["runs"] if "torch_partial" in r]
+        dl = [row["train_s"] for r in runs_both for row in r["dlcourse"]]
+        pt = [row["train_s"] for r in runs_both for row in r["torch_partial"]]
+        payload["speed_from_partial_epochs"] = {
+            "seeds": [r["seed"] for r in runs_both], "dlcourse_epochs": len(dl),
+            "torch_epochs": len(pt), "dlcourse_median": float(np.median(dl)),
+            "torch_median": float(np.median(pt)), "dlcourse_min": float(np.min(dl)),
+            "torch_min": float(np.min(pt)),
+            "ratio_median": float(np.median(dl) / np.median(pt)),
+            "ratio_min": float(np.min(dl) / np.min(pt)),
+        }  # fmt: skip
+    write_atomic(out, payload)
+    print(json.dumps({k: v for k, v in payload.items() if k != "runs"}, indent=1))
+
+
+def run_speed(args, X, y) -> None:
+    """Alternate blocks of training steps of the two frameworks; epoch times by extrapolation."""
+    import torch
+
+    Y = np.eye(10, dtype=np.float32)[y]
+    model = dlcourse_cnn(0)
+    net = torch_cnn(model)
+    opt, params = Adam(lr=LR), model.parameters()
+    topt = torch.optim.Adam(net.parameters(), lr=LR)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    order = np.random.default_rng(0).permutation(len(X))
+    steps_per_epoch = -(-len(X) // BATCH)
+
+    def dl_step(k):
+        idx = order[k * BATCH : (k + 1) * BATCH]
+        opt.step(params, model.gradients(X[idx], Y[idx], validate=False))
+
+    def torch_step(k):
+        idx = torch.from_numpy(order[k * BATCH : (k + 1) * BATCH])
+        topt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(net(Xt[idx]), yt[idx]).backward()
+        topt.step()
+
+    times: dict[str, list[float]] = {"dlcourse": [], "torch": []}
+    for block in range(args.blocks):
+        for name, step in (("dlcourse", dl_step), ("torch", torch_step)):
+            start = time.perf_counter()
+            for k in range(block * args.block, (block + 1) * args.block):
+                step(k % steps_per_epoch)
+            times[name].append((time.perf_counter() - start) / args.block * steps_per_epoch)
+        print(f"  block {block}: dlcourse {times['dlcourse'][-1]:.0f} s/epoch, "
+              f"torch {times['torch'][-1]:.0f} s/epoch", flush=True)  # fmt: skip
+    payload = {"benchmark": "bench_cnn.py --speed", "architecture": ARCHITECTURE,
+               "dtype": "float32", "batch_size": BATCH, "threads": 1, "blocks": args.blocks,
+               "steps_per_block": args.block, "steps_per_epoch": steps_per_epoch,
+               "torch_version": torch.__version__, "numpy_version": np.__version__,
+               "epoch_s": times}  # fmt: skip
+    for name in times:
+        payload[f"{name}_epoch_s_median"] = float(np.median(times[name]))
+        payload[f"{name}_epoch_s_min"] = float(np.min(times[name]))
+    pairs = [d / t for d, t in zip(times["dlcourse"], times["torch"])]
+    payload["ratio_median_of_blocks"] = float(np.median(pairs))
+    payload["ratio_of_fastest"] = payload["dlcourse_epoch_s_min"] / payload["torch_epoch_s_min"]
+    write_atomic(args.out or RESULTS.with_name("cnn_speed.json"), payload)
+    print(json.dumps({k: v for k, v in payload.items() if k != "epoch_s"}, indent=1))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -231,11 +332,17 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="1 seed, 1 epoch, 6,000 images")
     parser.add_argument("--mlp", action="store_true", help="train the MLP baseline only")
     parser.add_argument("--no-torch", action="store_true", help="train the dlcourse CNN only")
+    parser.add_argument("--speed", action="store_true", help="interleaved speed comparison")
+    parser.add_argument("--blocks", type=int, default=15, help="--speed: blocks per framework")
+    parser.add_argument("--block", type=int, default=10, help="--speed: steps per block")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--merge", type=Path, nargs="+", help="combine per-seed result files")
+    parser.add_argument("--from-log", type=Path, help="rebuild results from a run's output")
     args = parser.parse_args(argv)
     if args.merge:
         return merge(args.merge, args.out or RESULTS)
+    if args.from_log:
+        return from_log(args.from_log, args.epochs, args.out or RESULTS)
     import torch
 
     torch.set_num_threads(1)
@@ -244,6 +351,8 @@ def main(argv=None) -> None:
     X_test, y_test = data.X_test.reshape(-1, 1, 28, 28), np.asarray(data.y_test)
     if args.quick:
         args.seeds, args.epochs, X, y = args.seeds[:1], 1, X[:6000], y[:6000]
+    if args.speed:
+        return run_speed(args, X, y)
     if args.mlp:
         return run_mlp(args, X.reshape(len(X), -1), y, X_test.reshape(len(X_test), -1), y_test)
     out = args.out or RESULTS
