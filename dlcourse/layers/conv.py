@@ -11,10 +11,12 @@ rows or columns that do not fill a last window are dropped, as in torch. A kerne
 than the padded input is a ``ValueError``.
 
 The convolution is vectorised with *im2col*: every window of the padded input becomes one
-row of a matrix ``cols`` of shape ``(m·H_out·W_out, C·k·k)``, and the whole layer is one BLAS
-product ``cols Wᵀ`` (eq-conv-im2col). The backward pass uses the same matrix for ``∂L/∂W``
-and scatters ``∂L/∂cols`` back onto the image (*col2im*) for ``∂L/∂x``, with one strided
-addition per kernel offset. These layers run on NumPy arrays only (float32 or float64).
+column of a matrix ``cols_i`` of shape ``(C·k·k, H_out·W_out)`` per example, and the layer is
+one BLAS product ``W cols_i`` per example (eq-conv-im2col), written as one batched ``@``.
+The backward pass uses the same matrices for ``∂L/∂W`` and scatters ``∂L/∂cols`` back onto
+the image (*col2im*) for ``∂L/∂x``, with one strided addition per kernel offset. Pooling
+loops over the ``k²`` offsets of a window, each a strided slice of the whole batch. These
+layers run on NumPy arrays only (float32 or float64).
 """
 
 from __future__ import annotations
