@@ -175,6 +175,9 @@ class InputChecks:
     def _n_out(self) -> int:
         return self.sizes[-1]
 
+    def _input_ndim(self) -> int:
+        return 2  # rows of features; Model overrides it for sequences and images
+
     def _check_kinds(self, **arrays) -> None:
         """On a NumPy network, a torch tensor among ``arrays`` raises ``TypeError`` naming
         which argument is which (a torch network converts NumPy inputs itself)."""
@@ -204,12 +207,16 @@ class InputChecks:
     def _check_X(self, X, name: str = "X") -> np.ndarray:
         """Inputs ``X`` of shape (m, n_0), real and finite, in the network's dtype."""
         X = self._as_input(X, name)
-        n_0 = self._n_in()
-        if X.ndim != 2:
+        n_0, ndim = self._n_in(), self._input_ndim()
+        if X.ndim != ndim:
             shape = tuple(X.shape)
+            expected = (
+                f"(m, {'n_in' if n_0 is None else n_0})"
+                if ndim == 2
+                else {3: "(m, T, n_in)", 4: "(m, C, H, W)"}.get(ndim, f"{ndim} axes")
+            )
             raise ValueError(
-                f"{name} must have shape (m, {'n_in' if n_0 is None else n_0}) (rows are "
-                f"examples); got shape {shape}"
+                f"{name} must have shape {expected} (rows are examples); got shape {shape}"
             )
         if n_0 is not None and X.shape[1] != n_0:
             raise ValueError(f"{name} has {X.shape[1]} features; the {self._owner} expects {n_0}")

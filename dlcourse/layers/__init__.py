@@ -5,12 +5,14 @@
 - :mod:`~dlcourse.layers.core`: Linear, Activation, Dropout;
 - :mod:`~dlcourse.layers.dropconnect`: DropConnect (dropped weights instead of units);
 - :mod:`~dlcourse.layers.normalization`: BatchNorm1d;
+- :mod:`~dlcourse.layers.conv`: Conv2d, MaxPool2d, AvgPool2d, Flatten (images (m, C, H, W));
 - :mod:`~dlcourse.layers.model`: ``Model``, a trainable stack of layers with a cost;
 - :mod:`~dlcourse.layers.config`: ``from_config``, rebuilding a layer from ``config()``.
 """
 
 from dlcourse.layers.base import Concat, Layer, Residual, Sequential, Sum
 from dlcourse.layers.config import from_config
+from dlcourse.layers.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from dlcourse.layers.core import Activation, Dropout, Linear
 from dlcourse.layers.dropconnect import DropConnect
 from dlcourse.layers.model import Model
@@ -23,6 +25,10 @@ __all__ = [
     "Dropout",
     "DropConnect",
     "BatchNorm1d",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "Flatten",
     "Sequential",
     "Residual",
     "Concat",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dlcourse.layers.base import Concat, Layer, Residual, Sequential, Sum
+from dlcourse.layers.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from dlcourse.layers.core import Activation, Dropout, Linear
 from dlcourse.layers.dropconnect import DropConnect
 from dlcourse.layers.normalization import BatchNorm1d
@@ -21,6 +22,18 @@ def _builders() -> dict[str, Any]:
         "BatchNorm1d": lambda c: BatchNorm1d(
             c["num_features"], c["eps"], c["momentum"], c["affine"], c["dtype"]
         ),
+        "Conv2d": lambda c: Conv2d(
+            c["in_channels"],
+            c["out_channels"],
+            c["kernel_size"],
+            c["stride"],
+            c["padding"],
+            c["init"],
+            dtype=c["dtype"],
+        ),
+        "MaxPool2d": lambda c: MaxPool2d(c["kernel_size"], c["stride"]),
+        "AvgPool2d": lambda c: AvgPool2d(c["kernel_size"], c["stride"]),
+        "Flatten": lambda c: Flatten(),
         "Sequential": lambda c: Sequential([from_config(x) for x in c["layers"]]),
         "Residual": lambda c: Residual(from_config(c["inner"])),
         "Concat": lambda c: Concat([from_config(x) for x in c["branches"]]),

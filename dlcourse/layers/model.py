@@ -80,6 +80,11 @@ class Model(Trainable):
     def _n_in(self) -> None:
         return None  # any number of features; the first layer checks its own
 
+    def _input_ndim(self) -> int:
+        """Axes of the input: 2 for rows of features, 3 for sequences or sets (m, T, n),
+        4 for images (m, C, H, W), as the first layer takes them."""
+        return _input_ndim(self.layers)
+
     def _n_out(self) -> int:
         return self._width
 
@@ -174,6 +179,14 @@ class Model(Trainable):
     def __repr__(self) -> str:
         inner = ", ".join(repr(c) for c in self.layers.children)
         return f"Model([{inner}], cost={self.cost_fn.name!r})"
+
+
+def _input_ndim(layer: Layer) -> int:
+    """Number of axes the first layer takes: its ``input_ndim`` (4 for Conv2d, 3 for the
+    recurrent and set layers), looking into containers; 2 by default."""
+    while not hasattr(layer, "input_ndim") and layer.children:
+        layer = layer.children[0]
+    return getattr(layer, "input_ndim", 2)
 
 
 class _Identity(Layer):

@@ -239,7 +239,7 @@ def test_config_round_trip_and_errors():
     rebuilt = from_config(layer.config())
     assert rebuilt.config() == layer.config()
     with pytest.raises(ValueError, match="unknown layer"):
-        from_config({"type": "Conv2d"})
+        from_config({"type": "Conv3d"})
     with pytest.raises(TypeError, match="Layer"):
         Sequential([np.eye(2)])
     with pytest.raises(ValueError, match=r"\(m, 3\)"):

@@ -1,0 +1,271 @@
+"""Convolution and pooling layers on image batches of shape ``(m, C, H, W)`` (like torch).
+
+- :class:`Conv2d`: ``z[i, o] = b[o] + Σ_c W[o, c] ⋆ x[i, c]`` (cross-correlation, as in every
+  deep-learning library), with zero padding ``p`` and stride ``s``;
+- :class:`MaxPool2d`, :class:`AvgPool2d`: the maximum / mean of each ``k × k`` window;
+- :class:`Flatten`: ``(m, C, H, W) → (m, C·H·W)`` so that a :class:`~dlcourse.layers.Linear`
+  can follow.
+
+Output size along one axis (eq-conv-output-size): ``H_out = ⌊(H + 2p − k) / s⌋ + 1``; the
+rows or columns that do not fill a last window are dropped, as in torch. A kernel larger
+than the padded input is a ``ValueError``.
+
+The convolution is vectorised with *im2col*: every window of the padded input becomes one
+column of a matrix ``cols_i`` of shape ``(C·k·k, H_out·W_out)`` per example, and the layer is
+one BLAS product ``W cols_i`` per example (eq-conv-im2col), written as one batched ``@``.
+The backward pass uses the same matrices for ``∂L/∂W`` and scatters ``∂L/∂cols`` back onto
+the image (*col2im*) for ``∂L/∂x``, with one strided addition per kernel offset. Pooling
+loops over the ``k²`` offsets of a window, each a strided slice of the whole batch. These
+layers run on NumPy arrays only (float32 or float64).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlcourse._validation import check_positive_int
+from dlcourse.init import get_initializer, init_bias
+from dlcourse.layers.base import Layer, _cached, _dtype
+
+_windows = np.lib.stride_tricks.sliding_window_view
+
+
+def _check_nonneg_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer; got {value!r}")
+    return int(value)
+
+
+def _check_image(layer: str, x, channels: int | None = None) -> None:
+    if not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"{layer} expects a NumPy array of shape (m, C, H, W); got {type(x).__name__}"
+        )
+    if x.ndim != 4:
+        raise ValueError(
+            f"{layer} expects input of shape (m, C, H, W) (4 axes); got shape {x.shape}"
+        )
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(
+            f"{layer} expects input of shape (m, {channels}, H, W); got shape {x.shape}"
+        )
+
+
+def output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
+    """``⌊(n + 2p − k) / s⌋ + 1`` (eq-conv-output-size); ValueError if ``k > n + 2p``."""
+    if kernel_size > n + 2 * padding:
+        raise ValueError(
+            f"kernel_size {kernel_size} is larger than the padded input "
+            f"({n} + 2·{padding} = {n + 2 * padding})"
+        )
+    return (n + 2 * padding - kernel_size) // stride + 1
+
+
+def im2col(x: np.ndarray, kernel_size: int, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """The windows of ``x`` (m, C, H, W) as a strided view of shape ``(m, C, k, k, H_out, W_out)``.
+
+    Entry ``[i, c, u, v, r, q]`` is ``x_pad[i, c, s·r + u, s·q + v]``. Reshaped to
+    ``(m, C·k·k, H_out·W_out)`` it is the matrix of eq-conv-im2col: column ``(r, q)`` of
+    example ``i`` holds the input window whose output position is ``(r, q)``.
+    """
+    k, s, p = kernel_size, stride, padding
+    H_out = output_size(x.shape[2], k, s, p)
+    W_out = output_size(x.shape[3], k, s, p)
+    if p:
+        x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    win = _windows(x, (k, k), axis=(2, 3))[:, :, : s * H_out : s, : s * W_out : s]
+    return win.transpose(0, 1, 4, 5, 2, 3)
+
+
+def col2im(dcols: np.ndarray, x_shape, kernel_size: int, stride: int = 1, padding: int = 0):
+    """Adjoint of :func:`im2col`: add every window's entries back onto the image.
+
+    ``dcols`` has shape ``(m, C, k, k, H_out, W_out)``; returns ``dx`` of shape ``x_shape``
+    (m, C, H, W). One strided addition per kernel offset ``(u, v)``; overlapping windows add up.
+    """
+    m, C, H, W = x_shape
+    k, s, p = kernel_size, stride, padding
+    H_out, W_out = dcols.shape[4], dcols.shape[5]
+    dx = np.zeros((m, C, H + 2 * p, W + 2 * p), dtype=dcols.dtype)
+    for u in range(k):
+        for v in range(k):
+            dx[:, :, u : u + s * H_out : s, v : v + s * W_out : s] += dcols[:, :, u, v]
+    return dx[:, :, p : p + H, p : p + W] if p else dx
+
+
+class Conv2d(Layer):
+    """2-D convolution (cross-correlation) with ``W`` (C_out, C_in, k, k) and ``b`` (C_out,).
+
+    Forward (eq-conv-channels): ``z[i, o, r, q] = b[o] + Σ_{c, u, v} W[o, c, u, v]
+    x_pad[i, c, s·r + u, s·q + v]``, input (m, C_in, H, W), output (m, C_out, H_out, W_out).
+    With ``cols_i`` the im2col matrix of example ``i`` (C_in·k·k, H_out·W_out) and ``W`` seen as
+    a (C_out, C_in·k·k) matrix this is ``z_i = W cols_i + b`` (eq-conv-im2col).
+
+    Backward, with ``δ_i = ∂L/∂z_i`` (C_out, H_out·W_out) (eq-conv-backward):
+    ``∂L/∂W = Σ_i δ_i cols_iᵀ``, ``∂L/∂b[o] = Σ_{i,r,q} δ[i,o,r,q]``,
+    ``∂L/∂x_i = col2im(Wᵀ δ_i)``. ``init`` names a scheme of
+    :data:`dlcourse.init.INITIALIZERS` applied with fan-in ``C_in·k·k`` (default He, for ReLU
+    networks); the generator is ``rng`` or ``default_rng(seed)``.
+    """
+
+    input_ndim = 4
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, init="he",
+                 seed=None, rng=None, dtype="float64"):  # fmt: skip
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
+        self.stride = check_positive_int(stride, "stride")
+        self.padding = _check_nonneg_int(padding, "padding")
+        self.init, self.dtype = init, _dtype(dtype)
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        k, fan_in = self.kernel_size, self.in_channels * self.kernel_size**2
+        W = get_initializer(init)((self.out_channels, fan_in), rng, self.dtype)
+        self.W = np.ascontiguousarray(W.reshape(self.out_channels, self.in_channels, k, k))
+        self.b = init_bias(init, self.out_channels, rng, self.dtype)
+        self.grad_W, self.grad_b = np.zeros_like(self.W), np.zeros_like(self.b)
+        self._cols = self._x_shape = None
+
+    @property
+    def params(self):
+        return [self.W, self.b]
+
+    @property
+    def grads(self):
+        return [self.grad_W, self.grad_b]
+
+    def decayed(self):
+        return [self.W]
+
+    def forward(self, x, training=True):
+        _check_image("Conv2d", x, self.in_channels)
+        win = im2col(x, self.kernel_size, self.stride, self.padding)
+        m, H_out, W_out = win.shape[0], win.shape[4], win.shape[5]
+        cols = win.reshape(m, -1, H_out * W_out)  # (m, C_in·k·k, H_out·W_out): the copy
+        z = self.W.reshape(self.out_channels, -1) @ cols  # one BLAS product per example
+        z += self.b[:, None]
+        self._cols, self._x_shape = cols, x.shape
+        return z.reshape(m, self.out_channels, H_out, W_out)
+
+    def backward(self, dout):
+        cols = _cached(self, self._cols)
+        m, _, H_out, W_out = dout.shape
+        delta = dout.reshape(m, self.out_channels, H_out * W_out)  # (m, C_out, H_out·W_out)
+        self.grad_W = (delta @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(self.W.shape)
+        self.grad_b = delta.sum(axis=(0, 2))
+        k = self.kernel_size
+        dcols = self.W.reshape(self.out_channels, -1).T @ delta  # (m, C_in·k·k, H_out·W_out)
+        dcols = dcols.reshape(m, self.in_channels, k, k, H_out, W_out)
+        return col2im(dcols, self._x_shape, k, self.stride, self.padding)
+
+    def config(self):
+        init = self.init if isinstance(self.init, str) else "constant"
+        return {"type": "Conv2d", "in_channels": self.in_channels,
+                "out_channels": self.out_channels, "kernel_size": self.kernel_size,
+                "stride": self.stride, "padding": self.padding, "init": init,
+                "dtype": np.dtype(self.dtype).name}  # fmt: skip
+
+
+class _Pool2d(Layer):
+    """Shared checks of the two pooling layers (no parameters). Both loop over the ``k²``
+    offsets ``(u, v)`` of a window: each offset is one strided slice of the whole batch,
+    ``x[:, :, s·r + u, s·q + v]`` for all output positions ``(r, q)``."""
+
+    input_ndim = 4
+
+    def __init__(self, kernel_size, stride=None):
+        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else check_positive_int(stride, "stride")
+        self._cache = None
+
+    def _slices(self, shape) -> list[tuple[slice, slice]]:
+        """The ``k²`` index pairs, in row-major order of ``(u, v)``."""
+        k, s = self.kernel_size, self.stride
+        H_out, W_out = output_size(shape[2], k, s), output_size(shape[3], k, s)
+        return [(slice(u, u + s * H_out, s), slice(v, v + s * W_out, s))
+                for u in range(k) for v in range(k)]  # fmt: skip
+
+    def config(self):
+        return {"type": type(self).__name__, "kernel_size": self.kernel_size, "stride": self.stride}
+
+
+class MaxPool2d(_Pool2d):
+    """Maximum of each ``k × k`` window (stride ``s``, default ``k``), per channel.
+
+    Backward (eq-maxpool-backward): each window passes its ``dout`` entry to the position of its
+    maximum (the first one in row-major order on ties, like torch) and zero elsewhere;
+    overlapping windows add.
+    """
+
+    def forward(self, x, training=True):
+        _check_image("MaxPool2d", x)
+        slices = self._slices(x.shape)
+        out = x[:, :, slices[0][0], slices[0][1]]
+        for rows, cols in slices[1:]:
+            out = np.maximum(out, x[:, :, rows, cols])
+        self._cache = (x, out, slices)
+        return out
+
+    def backward(self, dout):
+        x, out, slices = _cached(self, self._cache)
+        dx = np.zeros(x.shape, dtype=dout.dtype)
+        taken = np.zeros(out.shape, dtype=bool)  # windows whose maximum is already found
+        overlap = self.stride < self.kernel_size
+        for rows, cols in slices:
+            first = (x[:, :, rows, cols] == out) > taken  # a maximum, and the first one
+            taken |= first
+            if overlap:
+                dx[:, :, rows, cols] += first * dout
+            else:  # every input entry is in at most one window
+                np.multiply(first, dout, out=dx[:, :, rows, cols])
+        return dx
+
+
+class AvgPool2d(_Pool2d):
+    """Mean of each ``k × k`` window (stride ``s``, default ``k``), per channel.
+
+    Backward: each window spreads ``dout / k²`` evenly over its entries; overlapping windows add.
+    """
+
+    def forward(self, x, training=True):
+        _check_image("AvgPool2d", x)
+        slices = self._slices(x.shape)
+        out = x[:, :, slices[0][0], slices[0][1]].copy()
+        for rows, cols in slices[1:]:
+            out += x[:, :, rows, cols]
+        self._cache = (x.shape, slices)
+        return out / len(slices)
+
+    def backward(self, dout):
+        x_shape, slices = _cached(self, self._cache)
+        share = dout / len(slices)
+        dx = np.zeros(x_shape, dtype=dout.dtype)
+        for rows, cols in slices:
+            dx[:, :, rows, cols] += share
+        return dx
+
+
+class Flatten(Layer):
+    """``(m, C, H, W) → (m, C·H·W)`` in C order (as ``torch.flatten(x, 1)``); backward reshapes."""
+
+    input_ndim = 4
+
+    def __init__(self):
+        self._shape = None
+
+    def forward(self, x, training=True):
+        if not isinstance(x, np.ndarray) or x.ndim < 2:
+            raise ValueError(
+                f"Flatten expects an array of shape (m, ...); got {getattr(x, 'shape', x)!r}"
+            )
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        return dout.reshape(_cached(self, self._shape))
+
+    def config(self):
+        return {"type": "Flatten"}
+
+
+__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "im2col", "col2im", "output_size"]
