@@ -5,6 +5,7 @@
 - :mod:`~dlcourse.layers.core`: Linear, Activation, Dropout;
 - :mod:`~dlcourse.layers.normalization`: BatchNorm1d;
 - :mod:`~dlcourse.layers.model`: ``Model``, a trainable stack of layers with a cost;
+- :mod:`~dlcourse.layers.recurrent`: RNN, LSTM, GRU (BPTT), LastStep, PerElement;
 - :mod:`~dlcourse.layers.config`: ``from_config``, rebuilding a layer from ``config()``.
 """
 
@@ -13,6 +14,7 @@ from dlcourse.layers.config import from_config
 from dlcourse.layers.core import Activation, Dropout, Linear
 from dlcourse.layers.model import Model
 from dlcourse.layers.normalization import BatchNorm1d
+from dlcourse.layers.recurrent import GRU, LSTM, RNN, LastStep, PerElement
 
 __all__ = [
     "Layer",
@@ -26,4 +28,9 @@ __all__ = [
     "Sum",
     "Model",
     "from_config",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "LastStep",
+    "PerElement",
 ]

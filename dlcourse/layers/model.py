@@ -71,7 +71,7 @@ class Model:
     # ------------------------------------------------------------------ checks
     def _check_X(self, X, name="X") -> np.ndarray:
         X = np.asarray(X)
-        if X.ndim != 2:
+        if X.ndim < 2:  # (m, n_in); sequences (m, T, n_in) and images (m, C, H, W) too
             raise ValueError(f"{name} must have shape (m, n_in) (rows are examples); got {X.shape}")
         if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
             raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}")
