@@ -62,8 +62,13 @@ def run_memory(lengths, seeds, epochs, n_train=2000, n_test=1000):
                           optimizer=Adam(lr=0.01), progress=False)  # fmt: skip
                 times.append(time.perf_counter() - start)
                 accs.append(model.evaluate(X[n_train:], y[n_train:]))
-            row = {"T": T, "cell": cell, "accuracy": float(np.mean(accs)),
-                   "accuracies": [float(a) for a in accs], "seconds": float(np.mean(times))}  # fmt: skip
+            row = {
+                "T": T,
+                "cell": cell,
+                "accuracy": float(np.mean(accs)),
+                "accuracies": [float(a) for a in accs],
+                "seconds": float(np.mean(times)),
+            }
             rows.append(row)
             print(f"T = {T:4d}  {cell:<4}  accuracy {row['accuracy']:.1%}  "
                   f"({row['seconds']:.1f} s per run)", flush=True)  # fmt: skip
@@ -81,11 +86,10 @@ def run_fashion(epochs, n_train=None, seed=0):
     if n_train is not None:
         X_train, y_train = X_train[:n_train], y_train[:n_train]
     model = sequence_model("GRU", 28, 64, 10, seed, dtype="float32")
-    history, start = [], time.perf_counter()
+    history, start, optimizer = [], time.perf_counter(), Adam(lr=2e-3)
     for epoch in range(epochs):
         model.fit(X_train.astype(np.float32), y_train, epochs=1, batch_size=64,
-                  optimizer=optimizer if epoch else (optimizer := Adam(lr=2e-3)),
-                  progress=False)  # fmt: skip
+                  optimizer=optimizer, progress=False)  # fmt: skip
         acc = model.evaluate(X_test.astype(np.float32), y_test)
         history.append(float(acc))
         print(f"Fashion-MNIST row by row, GRU(28, 64): epoch {epoch + 1} test accuracy "
@@ -106,8 +110,8 @@ def main(argv=None) -> int:
     else:
         memory = run_memory([5, 20, 50, 100], seeds=[0, 1], epochs=12)
         fashion = run_fashion(epochs=8)
-    path = save("recurrent" + ("_quick" if args.quick else ""),
-                {"quick": args.quick, "memory_task": memory, "fashion_row_by_row": fashion})  # fmt: skip
+    results = {"quick": args.quick, "memory_task": memory, "fashion_row_by_row": fashion}
+    path = save("recurrent" + ("_quick" if args.quick else ""), results)
     print(f"wrote {path}")
     return 0
 

@@ -68,8 +68,7 @@ class _Recurrent(Layer):
         if not hasattr(x, "ndim") or x.ndim != 3 or x.shape[2] != self.n_in:
             shape = tuple(getattr(x, "shape", ())) or type(x).__name__
             raise ValueError(
-                f"{self.kind} expects input of shape (m, T, {self.n_in}) (batch first); "
-                f"got {shape}"
+                f"{self.kind} expects input of shape (m, T, {self.n_in}) (batch first); got {shape}"
             )
         m = x.shape[0]
         if h0 is None:
@@ -77,8 +76,7 @@ class _Recurrent(Layer):
         h0 = np.asarray(h0)
         if h0.shape != (m, self.n_hidden):
             raise ValueError(
-                f"{self.kind} initial state must have shape ({m}, {self.n_hidden}); "
-                f"got {h0.shape}"
+                f"{self.kind} initial state must have shape ({m}, {self.n_hidden}); got {h0.shape}"
             )
         return h0
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from dlcourse.gradcheck import check_layer
-from dlcourse.optim import Adam
 from dlcourse.layers import (
     GRU,
     LSTM,
@@ -19,6 +18,7 @@ from dlcourse.layers import (
     Sequential,
     from_config,
 )
+from dlcourse.optim import Adam
 
 TOL = 1e-7
 
@@ -103,7 +103,8 @@ def test_lstm_initial_state_and_cell_match_torch():
     h0 = np.random.default_rng(11).standard_normal((2, 4))
     c0 = np.random.default_rng(12).standard_normal((2, 4))
     h = layer.forward(x, h0=h0, c0=c0)
-    out, (hT, cT) = ref(torch.from_numpy(x), (torch.from_numpy(h0)[None], torch.from_numpy(c0)[None]))
+    state = (torch.from_numpy(h0)[None], torch.from_numpy(c0)[None])
+    out, (_, cT) = ref(torch.from_numpy(x), state)
     np.testing.assert_allclose(h, out.detach().numpy(), atol=1e-12)
     np.testing.assert_allclose(layer.c[:, -1], cT[0].detach().numpy(), atol=1e-12)
 
