@@ -181,3 +181,32 @@ def test_model_learns_a_sequence_task():
               progress=False)  # fmt: skip
     after = model.evaluate(X[400:], y[400:])
     assert before < 0.7 and after > 0.9, (before, after)
+
+
+def test_clip_grad_norm_wrapper_in_fit():
+    """fit with ClipGradNorm: every step's gradient norm is at most max_norm, and a huge
+    learning problem (spectral radius 3) stays finite."""
+    from dlcourse.optim import SGD
+    from dlcourse.regularization import ClipGradNorm
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((64, 30, 2))
+    y = (X[:, 0, 0] > 0).astype(int)
+    recurrent = RNN(2, 8, seed=0)
+    recurrent.W_hh *= 3.0 / max(abs(np.linalg.eigvals(recurrent.W_hh)))
+    model = Model([recurrent, LastStep(), Linear(8, 2, seed=1), Activation("softmax")])
+    seen = []
+
+    class Spy(SGD):
+        def step(self, params, grads):
+            seen.append(np.sqrt(sum(float(np.sum(g**2)) for g in grads)))
+            super().step(params, grads)
+
+    clip = ClipGradNorm(Spy(lr=0.5), max_norm=0.25)
+    model.fit(X, y, epochs=2, batch_size=16, optimizer=clip, progress=False)
+    assert len(seen) == 8 and max(seen) <= 0.25 + 1e-9
+    assert clip.last_norm > 0.25  # the gradients really were clipped
+    clip.lr = 0.1
+    assert clip.optimizer.lr == 0.1
+    with pytest.raises(ValueError, match="max_norm"):
+        ClipGradNorm(SGD(lr=0.1), max_norm=0)
