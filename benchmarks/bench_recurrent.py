@@ -1,7 +1,7 @@
 """Recurrent networks from ``dlcourse.layers``: a long-range memory task and Fashion-MNIST
 read row by row (Chapter 12 quotes both from ``results/recurrent.json``).
 
-    python benchmarks/bench_recurrent.py            # full: 4 lengths, 8 epochs of FMNIST
+    python benchmarks/bench_recurrent.py            # full: 4 lengths, 3 epochs of FMNIST
     python benchmarks/bench_recurrent.py --quick    # one seed, short sequences, a data subset
 
 Memory task: the input is a sequence of T standard normal numbers; the label is whether the
@@ -17,6 +17,7 @@ Fashion-MNIST row by row: each 28 × 28 image is a sequence of 28 rows of 28 pix
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _results import save  # noqa: E402
+from _results import RESULTS, save  # noqa: E402
 
 from dlcourse import data  # noqa: E402
 from dlcourse.layers import GRU, LSTM, RNN, Activation, LastStep, Linear, Model  # noqa: E402
@@ -104,15 +105,15 @@ def run_fashion(epochs, n_train=None, seed=0):
     if n_train is not None:
         X_train, y_train = X_train[:n_train], y_train[:n_train]
     model = sequence_model("GRU", 28, 64, 10, seed, dtype="float32")
-    history, start, optimizer = [], time.perf_counter(), Adam(lr=2e-3)
+    history, start, optimizer = [], time.perf_counter(), Adam(lr=3e-3)
     for epoch in range(epochs):
-        model.fit(X_train.astype(np.float32), y_train, epochs=1, batch_size=64,
+        model.fit(X_train.astype(np.float32), y_train, epochs=1, batch_size=128,
                   optimizer=optimizer, progress=False)  # fmt: skip
         acc = model.evaluate(X_test.astype(np.float32), y_test)
         history.append(float(acc))
         print(f"Fashion-MNIST row by row, GRU(28, 64): epoch {epoch + 1} test accuracy "
               f"{acc:.1%} ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
-    return {"model": "GRU(28, 64) -> last step -> Linear(64, 10) -> softmax, Adam 2e-3, batch 64",
+    return {"model": "GRU(28, 64) -> last step -> Linear(64, 10) -> softmax, Adam 3e-3, batch 128",
             "n_train": int(len(X_train)), "epochs": epochs, "test_accuracy": history[-1],
             "test_accuracy_per_epoch": history,
             "seconds": float(time.perf_counter() - start)}  # fmt: skip
@@ -121,15 +122,30 @@ def run_fashion(epochs, n_train=None, seed=0):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="reduced run (about a minute)")
+    parser.add_argument(
+        "--part",
+        choices=("all", "memory", "fashion"),
+        default="all",
+        help="run one part only; the other is kept from the existing JSON",
+    )
     args = parser.parse_args(argv)
-    if args.quick:
-        memory = run_memory([5, 20], seeds=[0], epochs=3, n_train=400, n_test=200)
-        fashion = run_fashion(epochs=1, n_train=2000)
-    else:
-        memory = run_memory([5, 20, 50, 100], seeds=[0], epochs=10)
-        fashion = run_fashion(epochs=8)
-    results = {"quick": args.quick, "memory_task": memory, "fashion_row_by_row": fashion}
-    path = save("recurrent" + ("_quick" if args.quick else ""), results)
+    name = "recurrent" + ("_quick" if args.quick else "")
+    previous = RESULTS / f"{name}.json"
+    results = json.loads(previous.read_text()) if previous.exists() else {}
+    results.pop("machine", None)
+    results["quick"] = args.quick
+    if args.part in ("all", "memory"):
+        if args.quick:
+            results["memory_task"] = run_memory([5, 20], seeds=[0], epochs=3, n_train=400,
+                                                n_test=200)  # fmt: skip
+        else:
+            results["memory_task"] = run_memory([5, 20, 50, 100], seeds=[0], epochs=10)
+        path = save(name, results)  # saved at once: the Fashion-MNIST part is long
+    if args.part in ("all", "fashion"):
+        results["fashion_row_by_row"] = (
+            run_fashion(epochs=1, n_train=2000) if args.quick else run_fashion(epochs=3)
+        )
+    path = save(name, results)
     print(f"wrote {path}")
     return 0
 
