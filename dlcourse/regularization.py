@@ -27,6 +27,7 @@ __all__ = [
     "dropconnect",
     "max_norm",
     "clip_grad_norm",
+    "ClipGradNorm",
     "EarlyStopping",
 ]
 
@@ -256,3 +257,42 @@ class EarlyStopping:
             for p, saved in zip(model.parameters(), self._best_params):
                 p[...] = saved
         return True
+
+
+class ClipGradNorm:
+    """Gradient clipping by global norm for ``fit``: wraps an optimiser and clips before each
+    step, ``g ← g · min(1, c / ‖g‖)`` with ‖g‖ the norm over all parameters together (see
+    :func:`clip_grad_norm`). Use ``model.fit(..., optimizer=ClipGradNorm(Adam(lr=1e-3), 1.0))``.
+
+    The learning rate and the checkpoint state are the wrapped optimiser's (schedules set
+    ``lr`` through the wrapper); ``last_norm`` holds the norm before the latest clip. The
+    gradients passed to ``step`` are scaled in place.
+    """
+
+    def __init__(self, optimizer, max_norm: float, norm_type: float = 2.0) -> None:
+        if not callable(getattr(optimizer, "step", None)):
+            raise TypeError(f"optimizer must have a step(params, grads) method; got {optimizer!r}")
+        clip_grad_norm([], max_norm, norm_type)  # validates the arguments
+        self.optimizer, self.max_norm, self.norm_type = optimizer, float(max_norm), norm_type
+        self.last_norm = math.nan
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.optimizer.lr = value
+
+    def step(self, params: Sequence, grads: Sequence) -> None:
+        self.last_norm = clip_grad_norm(grads, self.max_norm, self.norm_type)
+        self.optimizer.step(params, grads)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state_dict)
+
+    def __repr__(self) -> str:
+        return f"ClipGradNorm({self.optimizer!r}, max_norm={self.max_norm})"

@@ -7,6 +7,7 @@
 - :mod:`~dlcourse.layers.normalization`: BatchNorm1d;
 - :mod:`~dlcourse.layers.conv`: Conv2d, MaxPool2d, AvgPool2d, Flatten (images (m, C, H, W));
 - :mod:`~dlcourse.layers.model`: ``Model``, a trainable stack of layers with a cost;
+- :mod:`~dlcourse.layers.recurrent`: RNN, LSTM, GRU (BPTT), LastStep, PerElement;
 - :mod:`~dlcourse.layers.config`: ``from_config``, rebuilding a layer from ``config()``.
 """
 
@@ -17,6 +18,7 @@ from dlcourse.layers.core import Activation, Dropout, Linear
 from dlcourse.layers.dropconnect import DropConnect
 from dlcourse.layers.model import Model
 from dlcourse.layers.normalization import BatchNorm1d
+from dlcourse.layers.recurrent import GRU, LSTM, RNN, LastStep, PerElement
 
 __all__ = [
     "Layer",
@@ -35,4 +37,9 @@ __all__ = [
     "Sum",
     "Model",
     "from_config",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "LastStep",
+    "PerElement",
 ]

@@ -9,6 +9,7 @@ from dlcourse.layers.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 from dlcourse.layers.core import Activation, Dropout, Linear
 from dlcourse.layers.dropconnect import DropConnect
 from dlcourse.layers.normalization import BatchNorm1d
+from dlcourse.layers.recurrent import GRU, LSTM, RNN, LastStep, PerElement
 
 
 def _builders() -> dict[str, Any]:
@@ -38,6 +39,11 @@ def _builders() -> dict[str, Any]:
         "Residual": lambda c: Residual(from_config(c["inner"])),
         "Concat": lambda c: Concat([from_config(x) for x in c["branches"]]),
         "Sum": lambda c: Sum([from_config(x) for x in c["branches"]]),
+        "RNN": lambda c: RNN(c["n_in"], c["n_hidden"], c["nonlinearity"], dtype=c["dtype"]),
+        "LSTM": lambda c: LSTM(c["n_in"], c["n_hidden"], dtype=c["dtype"]),
+        "GRU": lambda c: GRU(c["n_in"], c["n_hidden"], dtype=c["dtype"]),
+        "LastStep": lambda c: LastStep(),
+        "PerElement": lambda c: PerElement(from_config(c["layer"])),
     }
 
 

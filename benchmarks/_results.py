@@ -1,0 +1,64 @@
+"""Shared by the benchmark scripts: a description of the machine and an atomic JSON writer.
+
+Every script saves ``benchmarks/results/<name>.json`` = ``{"machine": machine(), ...}`` so the
+book's results appendix can say where and when each figure was measured.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict:
+    """CPU model, core count, BLAS, library versions and the date of the run."""
+    import numpy as np
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    blas = "unknown"
+    try:
+        config = np.show_config(mode="dicts")
+        info = config.get("Build Dependencies", {}).get("blas", {})
+        blas = f"{info.get('name', '?')} {info.get('version', '')}".strip()
+    except Exception:  # noqa: BLE001 - older NumPy: the BLAS name is not essential
+        pass
+    versions = {"python": platform.python_version(), "numpy": np.__version__}
+    try:
+        import torch
+
+        versions["torch"] = torch.__version__
+    except ImportError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "blas": blas,
+        "versions": versions,
+        "date": _dt.date.today().isoformat(),
+    }
+
+
+def save(name: str, data: dict) -> Path:
+    """Write ``results/<name>.json`` atomically (temporary file, then rename)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    payload = {"machine": machine(), **data}
+    fd, tmp = tempfile.mkstemp(dir=RESULTS, prefix=f".{name}.", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(payload, f, indent=1, sort_keys=False)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path
