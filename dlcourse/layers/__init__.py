@@ -6,6 +6,8 @@
 - :mod:`~dlcourse.layers.normalization`: BatchNorm1d;
 - :mod:`~dlcourse.layers.model`: ``Model``, a trainable stack of layers with a cost;
 - :mod:`~dlcourse.layers.recurrent`: RNN, LSTM, GRU (BPTT), LastStep, PerElement;
+- :mod:`~dlcourse.layers.sets`: SetPool (max/mean over set elements), MixtureOfExperts;
+- :mod:`~dlcourse.layers.summary`: ``summary`` (parameters, multiply-adds, memory per layer);
 - :mod:`~dlcourse.layers.config`: ``from_config``, rebuilding a layer from ``config()``.
 """
 
@@ -15,6 +17,8 @@ from dlcourse.layers.core import Activation, Dropout, Linear
 from dlcourse.layers.model import Model
 from dlcourse.layers.normalization import BatchNorm1d
 from dlcourse.layers.recurrent import GRU, LSTM, RNN, LastStep, PerElement
+from dlcourse.layers.sets import MixtureOfExperts, SetPool
+from dlcourse.layers.summary import summary
 
 __all__ = [
     "Layer",
@@ -33,4 +37,7 @@ __all__ = [
     "GRU",
     "LastStep",
     "PerElement",
+    "SetPool",
+    "MixtureOfExperts",
+    "summary",
 ]
