@@ -8,6 +8,8 @@
 - :mod:`~dlcourse.layers.conv`: Conv2d, MaxPool2d, AvgPool2d, Flatten (images (m, C, H, W));
 - :mod:`~dlcourse.layers.model`: ``Model``, a trainable stack of layers with a cost;
 - :mod:`~dlcourse.layers.recurrent`: RNN, LSTM, GRU (BPTT), LastStep, PerElement;
+- :mod:`~dlcourse.layers.sets`: SetPool (max/mean over set elements), MixtureOfExperts;
+- :mod:`~dlcourse.layers.summary`: ``summary`` (parameters, multiply-adds, memory per layer);
 - :mod:`~dlcourse.layers.config`: ``from_config``, rebuilding a layer from ``config()``.
 """
 
@@ -19,6 +21,8 @@ from dlcourse.layers.dropconnect import DropConnect
 from dlcourse.layers.model import Model
 from dlcourse.layers.normalization import BatchNorm1d
 from dlcourse.layers.recurrent import GRU, LSTM, RNN, LastStep, PerElement
+from dlcourse.layers.sets import MixtureOfExperts, SetPool
+from dlcourse.layers.summary import summary
 
 __all__ = [
     "Layer",
@@ -42,4 +46,7 @@ __all__ = [
     "GRU",
     "LastStep",
     "PerElement",
+    "SetPool",
+    "MixtureOfExperts",
+    "summary",
 ]

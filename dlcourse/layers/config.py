@@ -10,6 +10,7 @@ from dlcourse.layers.core import Activation, Dropout, Linear
 from dlcourse.layers.dropconnect import DropConnect
 from dlcourse.layers.normalization import BatchNorm1d
 from dlcourse.layers.recurrent import GRU, LSTM, RNN, LastStep, PerElement
+from dlcourse.layers.sets import MixtureOfExperts, SetPool
 
 
 def _builders() -> dict[str, Any]:
@@ -44,6 +45,10 @@ def _builders() -> dict[str, Any]:
         "GRU": lambda c: GRU(c["n_in"], c["n_hidden"], dtype=c["dtype"]),
         "LastStep": lambda c: LastStep(),
         "PerElement": lambda c: PerElement(from_config(c["layer"])),
+        "SetPool": lambda c: SetPool(c["mode"]),
+        "MixtureOfExperts": lambda c: MixtureOfExperts(
+            [from_config(e) for e in c["experts"]], from_config(c["gate"])
+        ),
     }
 
 
