@@ -1,7 +1,7 @@
 # dlcourse: two commands on a fresh clone.
 #   make book   -- set up .venv, build the book (executing notebooks), print where it is
 #   make test   -- set up .venv, run ruff and the whole test suite (unit, exercises, nbval, book build)
-# Helpers: make lab, make bench, make release, make clean.
+# Helpers: make lab, make bench, make release, make publish, make clean.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,7 +13,7 @@ EXTRAS := $(if $(strip $(TORCH)),all,book,dev)
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 JB_OPTS ?=
 
-.PHONY: book test lab bench release clean distclean setup sysdeps
+.PHONY: book test lab bench release publish clean distclean setup sysdeps
 
 setup: $(STAMP)
 
@@ -50,14 +50,21 @@ test: $(STAMP) sysdeps
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+# JupyterLab on the book with the course's environment; as root (a container) it needs
+# --allow-root, which JupyterLab otherwise refuses.
+LAB_OPTS ?=
 lab: $(STAMP)
-	$(BIN)/jupyter lab book/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_OPTS) book/
 
 bench: $(STAMP)
 	$(BIN)/dlcourse bench
 
 release: $(STAMP)
 	$(BIN)/dlcourse release
+
+# Deploy the built book to the gh-pages branch (for those not using .github/workflows/book.yml).
+publish: book
+	$(BIN)/ghp-import --no-jekyll --push --force _build/html
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache
