@@ -45,7 +45,16 @@ sysdeps:
 		echo "note: not root, so $(SYSPKGS) are not installed; the tests that need them will be skipped"; \
 	fi
 
-test: $(STAMP) sysdeps
+# axe-core (the accessibility checker the browser test injects into each page), from the npm
+# registry into .venv/npm; without npm the accessibility test is skipped with a reason.
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@4 >/dev/null 2>&1 \
+		|| echo "note: could not install axe-core with npm; the accessibility test will be skipped"; \
+	else echo "note: npm not found; the accessibility test will be skipped"; fi
+
+test: $(STAMP) sysdeps $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
