@@ -1,7 +1,7 @@
 # dlcourse: two commands on a fresh clone.
 #   make book   -- set up .venv, build the book (executing notebooks), print where it is
 #   make test   -- set up .venv, run ruff and the whole test suite (unit, exercises, nbval, book build)
-# Helpers: make lab, make bench, make release, make clean.
+# Helpers: make lab, make bench, make release, make publish, make clean.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,7 +13,7 @@ EXTRAS := $(if $(strip $(TORCH)),all,book,dev)
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 JB_OPTS ?=
 
-.PHONY: book test lab bench release clean distclean setup sysdeps
+.PHONY: book test lab bench release publish clean distclean setup sysdeps
 
 setup: $(STAMP)
 
@@ -51,19 +51,35 @@ sysdeps:
 		echo "note: not root, so $(SYSPKGS) are not installed; the tests that need them will be skipped"; \
 	fi
 
-test: $(STAMP) sysdeps
+# axe-core (the accessibility checker the browser test injects into each page), from the npm
+# registry into .venv/npm; without npm the accessibility test is skipped with a reason.
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --prefix $(VENV)/npm axe-core@4 >/dev/null 2>&1 \
+		|| echo "note: could not install axe-core with npm; the accessibility test will be skipped"; \
+	else echo "note: npm not found; the accessibility test will be skipped"; fi
+
+test: $(STAMP) sysdeps $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+# JupyterLab on the book with the course's environment; as root (a container) it needs
+# --allow-root, which JupyterLab otherwise refuses.
+LAB_OPTS ?=
 lab: $(STAMP)
-	$(BIN)/jupyter lab book/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_OPTS) book/
 
 bench: $(STAMP)
 	$(BIN)/dlcourse bench
 
 release: $(STAMP)
 	$(BIN)/dlcourse release
+
+# Deploy the built book to the gh-pages branch (for those not using .github/workflows/book.yml).
+publish: book
+	$(BIN)/ghp-import --no-jekyll --push --force _build/html
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

@@ -25,6 +25,8 @@ class SetPool(Layer):
       elements.
     """
 
+    input_ndim = 3  # (m, k, d)
+
     def __init__(self, mode: str = "max"):
         if mode not in ("max", "mean"):
             raise ValueError(f"mode must be 'max' or 'mean'; got {mode!r}")

@@ -15,6 +15,9 @@ submodule per chapter widget:
 * :mod:`~dlcourse.widgets.optimizer_race` (Chapter 6) -- :func:`plot_optimizer_race` /
   :func:`optimizer_race`: every optimiser of :mod:`dlcourse.optim` on the same surface.
 
+:mod:`~dlcourse.widgets.player` -- :func:`static_player`: the same figures precomputed over a
+slider's range and played in the page without a kernel (the published book's widgets).
+
 ipywidgets is imported only when an explorer is built, so importing this package is cheap.
 """
 
@@ -63,6 +66,7 @@ from dlcourse.widgets.optimizer_race import (
 from dlcourse.widgets.optimizer_race import (
     RaceSurface as RaceSurface,
 )
+from dlcourse.widgets.player import StaticPlayer, static_player
 
 # What `from dlcourse.widgets import *` gives, as before the split into submodules; the
 # names imported `as` themselves above (SATURATION_LEVEL, RaceSurface, ...) are importable
@@ -90,4 +94,6 @@ __all__ = [
     "optimizer_race",
     "plot_optimizer_race",
     "race_paths",
+    "StaticPlayer",
+    "static_player",
 ]

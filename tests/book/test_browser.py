@@ -121,6 +121,7 @@ def browser(tmp_path_factory):
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     yield driver
@@ -176,9 +177,12 @@ class _Links(HTMLParser):
     def __init__(self):
         super().__init__()
         self.links: list[str] = []
+        self.ids: set[str] = set()
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
         refresh = re.search(r"url=(\S+)", attrs.get("content") or "", flags=re.I)
         if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "refresh" and refresh:
             self.links.append(refresh.group(1).strip("'\""))
@@ -188,9 +192,12 @@ class _Links(HTMLParser):
 
 
 def test_no_broken_internal_links(server, toc):
+    """Every internal link leads to a page that exists, and every #anchor to an element."""
     seen: set[str] = set()
     queue = [f"{server}/index.html"] + [f"{server}/{doc}.html" for doc in toc]
     broken: list[str] = []
+    ids: dict[str, set[str]] = {}
+    anchors: list[tuple[str, str, str]] = []  # (page linking, target page, fragment)
     while queue:
         url = queue.pop()
         if url in seen:
@@ -207,9 +214,178 @@ def test_no_broken_internal_links(server, toc):
             continue
         parser = _Links()
         parser.feed(body.decode("utf-8", errors="replace"))
+        ids[url] = parser.ids
         for link in parser.links:
-            target = urllib.parse.urljoin(url, link).split("#")[0]
-            if target.startswith(server) and target not in seen:
-                queue.append(target)
+            target, _, fragment = urllib.parse.urljoin(url, link).partition("#")
+            if target.startswith(server):
+                if target not in seen:
+                    queue.append(target)
+                if fragment and target.endswith(".html"):
+                    anchors.append((url, target, urllib.parse.unquote(fragment)))
     assert len(seen) > 5, "the crawl found almost no pages"
     assert not broken, f"broken internal links: {broken}"
+    dangling = sorted(
+        {f"{page} -> {target}#{frag}" for page, target, frag in anchors
+         if target in ids and frag not in ids[target]}
+    )  # fmt: skip
+    assert not dangling, f"links to anchors that do not exist: {dangling[:20]}"
+
+
+# ----------------------------------------------------------------------------- every page
+TEX_LEFT = """
+const body = document.querySelector('main') || document.body;
+const copy = body.cloneNode(true);
+copy.querySelectorAll('pre, code, script, style, .highlight, mjx-container, textarea')
+    .forEach(e => e.remove());
+const text = copy.textContent;
+const found = [];
+for (const token of ['$$', '\\begin{', '\\frac', '\\(', '\\[']) {
+    if (text.includes(token)) found.push(token);
+}
+return found;
+"""
+
+
+def _mathjax_ready(browser) -> bool:
+    try:
+        _wait_for(
+            browser, "return (window.MathJax && MathJax.startup && MathJax.version) || null;", 20
+        )
+    except TimeoutException:
+        return False
+    _wait_for(browser, "return MathJax.startup.promise.then(() => true);", 60)
+    return True
+
+
+def test_every_page_loads_cleanly_and_typesets(server, browser, toc):
+    """No console errors, all images loaded, no raw TeX left after MathJax ran."""
+    problems: list[str] = []
+    for doc in toc:
+        browser.get_log("browser")  # drop what earlier pages logged
+        browser.get(f"{server}/{doc}.html")
+        typeset = _mathjax_ready(browser)
+        severe = [
+            e["message"] for e in browser.get_log("browser")
+            if e["level"] == "SEVERE" and "favicon" not in e["message"]
+        ]  # fmt: skip
+        if severe:
+            problems.append(f"{doc}: console errors {severe[:3]}")
+        broken = browser.execute_script(
+            "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+            ".map(i => i.getAttribute('src'));"
+        )
+        if broken:
+            problems.append(f"{doc}: images that did not load {broken[:5]}")
+        if typeset:
+            raw = browser.execute_script(TEX_LEFT)
+            if raw:
+                problems.append(f"{doc}: TeX left untypeset ({raw})")
+            errors = browser.execute_script(
+                "return document.querySelectorAll('mjx-merror').length;"
+            )
+            if errors:
+                problems.append(f"{doc}: {errors} MathJax errors")
+    assert not problems, "\n".join(problems)
+
+
+def test_launch_buttons_point_at_the_page_s_notebook(built_book, toc_sources):
+    """Binder opens the chapter's own notebook in JupyterLab, Colab the same file on GitHub."""
+    for doc, source in toc_sources.items():
+        if source is None or source.suffix != ".ipynb":
+            continue
+        html = built_book.page(doc).read_text(encoding="utf-8")
+        path = f"{doc}.ipynb"
+        binder = re.findall(r'href="(https://mybinder\.org/[^"]+)"', html)
+        colab = re.findall(r'href="(https://colab\.research\.google\.com/[^"]+)"', html)
+        assert binder and all(urllib.parse.unquote(b).endswith(f"urlpath=lab/tree/{path}")
+                               for b in binder), f"{doc}: Binder button {binder}"  # fmt: skip
+        assert colab and all(c.endswith(f"/blob/main/{path}") for c in colab), (
+            f"{doc}: Colab button {colab}"
+        )
+
+
+def test_search_finds_backpropagation(server, browser):
+    browser.get(f"{server}/search.html?q=backpropagation")
+    hits = _wait_for(
+        browser,
+        "const r = document.querySelectorAll('#search-results li, ul.search li');"
+        "return r.length > 0 ? r.length : null;",
+        timeout=60,
+    )
+    assert hits >= 3, f"the search found only {hits} pages for 'backpropagation'"
+
+
+AXE = Path(__file__).resolve().parents[2] / ".venv" / "npm" / "node_modules" / "axe-core"
+
+
+def _axe_source() -> str:
+    for candidate in (
+        Path(os.environ.get("DLCOURSE_AXE", "/nonexistent")),
+        AXE / "axe.min.js",
+        Path("/usr/share/nodejs/axe-core/axe.min.js"),
+    ):
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    pytest.skip(
+        "axe-core is not installed (make setup installs it with npm into .venv/npm when "
+        "npm is available)"
+    )
+
+
+def test_accessibility_axe_finds_no_serious_violation(server, browser, toc):
+    source = _axe_source()
+    found: list[str] = []
+    for doc in toc:
+        browser.get(f"{server}/{doc}.html")
+        browser.execute_script(source)
+        browser.set_script_timeout(120)
+        violations = browser.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']})"
+            ".then(r => done(r.violations.filter(v => ['serious', 'critical'].includes(v.impact))"
+            ".map(v => v.id + ' (' + v.impact + ', ' + v.nodes.length + ' nodes: ' + "
+            "v.nodes.slice(0, 2).map(n => n.target.join(' ')).join('; ') + ')')))"
+            ".catch(e => done(['axe failed: ' + e]));"
+        )
+        found += [f"{doc}: {v}" for v in violations]
+    assert not found, "axe-core reports:\n" + "\n".join(found)
+
+
+SCREENSHOT_PAGES = ("book/intro", "book/05_backprop", "book/07_optimization")
+
+
+def test_narrow_screens_and_screenshots(server, browser, toc):
+    """At 400 px no page scrolls sideways (code blocks scroll inside themselves); three
+    representative pages are saved as screenshots, desktop and narrow."""
+    shots = Path(__file__).resolve().parents[2] / "_build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    wide: list[str] = []
+    try:
+        browser.set_window_size(400, 900)
+        for doc in toc:
+            browser.get(f"{server}/{doc}.html")
+            _mathjax_ready(browser)
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - window.innerWidth;"
+            )
+            if overflow > 1:
+                culprits = browser.execute_script(
+                    "return Array.from(document.querySelectorAll('main *')).filter(e => "
+                    "e.getBoundingClientRect().right > window.innerWidth + 1 && "
+                    "!e.closest('pre, .highlight, mjx-container, .table-wrapper, "
+                    ".cell_output')).slice(0, 3).map(e => e.tagName + '.' + e.className);"
+                )
+                wide.append(f"{doc}: {overflow} px too wide ({culprits})")
+            if doc in SCREENSHOT_PAGES:
+                name = doc.split("/")[-1]
+                browser.save_screenshot(str(shots / f"{name}-400px.png"))
+        browser.set_window_size(1280, 2000)
+        for doc in SCREENSHOT_PAGES:
+            if doc in toc:
+                browser.get(f"{server}/{doc}.html")
+                _mathjax_ready(browser)
+                browser.save_screenshot(str(shots / f"{doc.split('/')[-1]}-desktop.png"))
+    finally:
+        browser.set_window_size(1280, 2000)
+    assert not wide, "pages wider than a 400 px screen:\n" + "\n".join(wide)
+    assert len(list(shots.glob("*.png"))) >= 4
