@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.splits import as_rng
+from dlcourse.data.splits import as_rng
 
 __all__ = [
     "IntUniform",

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from dlcourse import data
-from dlcourse.download import SOURCES
-from dlcourse.idx import write_idx
+from dlcourse.data.download import SOURCES
+from dlcourse.data.idx import write_idx
 
 
 def _write_fashion(folder, n=6):
