@@ -34,6 +34,7 @@ __all__ = [
     "verify",
 ]
 
+
 class DownloadError(OSError):
     """Every mirror failed (network error, HTTP error, truncated transfer)."""
 
