@@ -1,4 +1,4 @@
-"""The optimiser race of Chapter 6.
+"""The optimiser race of the chapter "Initialisation and optimisation" (Chapter 7).
 
 Every optimiser of :mod:`dlcourse.optim` started from the same point of a two-parameter
 surface: an ill-conditioned quadratic bowl or Rosenbrock's banana valley. The static figure
