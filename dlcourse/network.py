@@ -157,9 +157,10 @@ class Network(Trainable):
         checks (for batches cut from data that was checked once).
 
         Speed: for the registry's sigmoid, tanh, relu and identity, g'(Z^l) is evaluated from
-        A^l (σ' = a(1 − a), tanh' = 1 − a², ...), and for the four pairings of DESIGN.md's cost
-        table BP1 is the closed form of ``Cost.delta``; anything else calls ``Activation.prime``
-        and ``Cost.delta``. ``backprop_example`` always calls them (an independent check).
+        A^l (σ' = a(1 − a), tanh' = 1 − a², ...), and for the four pairings of
+        ``dlcourse.costs`` BP1 is the closed form of ``Cost.delta``; anything else calls
+        ``Activation.prime`` and ``Cost.delta``. ``backprop_example`` always calls them (an
+        independent check).
         """
         if validate:
             self._check_kinds(X=X, Y=Y)
