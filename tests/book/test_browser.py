@@ -351,7 +351,13 @@ def test_accessibility_axe_finds_no_serious_violation(server, browser, toc):
     assert not found, "axe-core reports:\n" + "\n".join(found)
 
 
-SCREENSHOT_PAGES = ("book/intro", "book/05_backprop", "book/07_optimization")
+SCREENSHOT_PAGES = (
+    "book/01_perceptrons",
+    "book/05_backprop",
+    "book/06_autodiff",
+    "book/07_optimization",
+    "book/08_regularization",
+)
 
 
 def test_narrow_screens_and_screenshots(server, browser, toc):
@@ -385,6 +391,17 @@ def test_narrow_screens_and_screenshots(server, browser, toc):
                 browser.get(f"{server}/{doc}.html")
                 _mathjax_ready(browser)
                 browser.save_screenshot(str(shots / f"{doc.split('/')[-1]}-desktop.png"))
+        # issue 14: the figures must read at a page width of 800 px; one figure per page
+        browser.set_window_size(800, 1000)
+        for doc in SCREENSHOT_PAGES:
+            if doc in toc:
+                browser.get(f"{server}/{doc}.html")
+                _mathjax_ready(browser)
+                browser.execute_script(
+                    "const f = document.querySelectorAll('figure img');"
+                    "if (f.length) f[Math.floor(f.length / 2)].scrollIntoView();"
+                )
+                browser.save_screenshot(str(shots / f"{doc.split('/')[-1]}-800px-figure.png"))
     finally:
         browser.set_window_size(1280, 2000)
     assert not wide, "pages wider than a 400 px screen:\n" + "\n".join(wide)
