@@ -13,7 +13,11 @@ The modules, in the order data flows through them:
 * ``runner``    -- ``dlcourse grade``: one pytest subprocess per submission, in parallel
 * ``report``    -- text table, Gradescope JSON, CSV summary
 * ``check``     -- ``dlcourse.check("NN")`` for students, inside their own kernel
+* ``public``    -- the public tests shipped in the package (``public_tests/``) for ``check``
+* ``gradescope`` -- ``dlcourse release --gradescope``: the autograder zip and its entry point
+* ``testing``   -- helpers for grading tests: ``call``, ``InPlace``, ``float64_precision``
 
 The security property: the process that computes scores (pytest) never executes student
-code. Student code runs only in the worker, whose answers come back as plain data.
+code. Student code runs only in the worker, whose answers come back as plain data; the
+feedback of a hidden test contains nothing the student's code chose (see ``proxy``).
 """

@@ -169,11 +169,10 @@ def grade_one(
     (the folder of all submissions).
     """
     result = SubmissionResult(student=student, path=str(path))
-    if path.is_dir():
-        result.error = f"no .ipynb notebook or .py file found in {path.name}/"
-        return result
     wanted = _exercise_number(settings.exercise)
     try:
+        if path.is_dir():  # a student's subfolder without a notebook or .py file
+            raise extract.SubmissionError(f"no .ipynb notebook or .py file found in {path.name}/")
         submission = extract.read_submission(path)
         found = submission.exercise
     except extract.SubmissionError as exc:

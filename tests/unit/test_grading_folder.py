@@ -72,6 +72,7 @@ def test_same_stem_different_extension_gives_two_rows_and_two_files(mixed, tmp_p
         assert reason in line, (name, output[-2000:])
     # bob's folder holds no submission: the run says so and exits with status 1
     assert "no .ipynb notebook or .py file found in bob/" in results["bob"]["output"]
+    assert results["bob"]["score"] == 0 and results["bob"]["extra_data"]["max_score"] == 8
     assert code == 1
     last = output.strip().splitlines()[-1]
     assert last.startswith("graded 3 of 4 submissions; 1 could not be graded (bob)"), last
