@@ -72,7 +72,7 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
             from dlcourse.grading.gradescope import build_autograder
 
             number, out = args.gradescope
-            project = Path(__file__).resolve().parents[1]
+            project = Path(__file__).resolve().parents[2]  # cli/main.py -> checkout
             try:
                 path = build_autograder(number, Path(out), Path(args.tests_dir), project)
             except ValueError as exc:
