@@ -18,11 +18,13 @@ Configurations (float32, data from ``dlcourse.data.load_mnist("fashion")``):
   same split; lr = 0.5 halved every 5 epochs (Nielsen's learning-rate schedule on a fixed
   timetable: at a constant 0.5 the test accuracy of Fashion-MNIST jitters by a few points
   from epoch to epoch).
-- ``best``: the best MLP of the book, ``[784, 512, 512, 10]`` ReLU with dropout 0.3 and a
-  softmax output, He initialisation, Adam (lr 1e-3, cosine-annealed to 0 over 20 epochs),
+- ``best``: the best MLP of the book, ``[784, 512, 512, 10]`` ReLU with dropout 0.2 and a
+  softmax output, He initialisation, Adam (lr 1e-3, cosine-annealed to 0 over 30 epochs),
   mini-batch 128, each epoch on freshly augmented images (a random half mirrored
   left-right), trained on 55,000 images with a stratified validation part of
-  5,000; early stopping on validation accuracy (patience 10) restores the best epoch.
+  5,000; early stopping on validation accuracy (patience 10) restores the best epoch. The
+  training-set cost and accuracy are not recomputed after each epoch (``track_train=False``
+  of ``dlcourse.train.fit_loop``), which saves a quarter of the time.
 
 For every run the test accuracy is recorded after each epoch (for the learning curves only;
 model selection uses the validation part) and the final test accuracy is that of the
@@ -49,6 +51,7 @@ from dlcourse.layers import Activation, Dropout, Linear, Model  # noqa: E402
 from dlcourse.optim import SGD, Adam  # noqa: E402
 from dlcourse.regularization import EarlyStopping  # noqa: E402
 from dlcourse.schedules import CosineAnnealingLR, StepLR  # noqa: E402
+from dlcourse.train import fit_loop  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fashion_mlp.json"
 SEEDS = (0, 1, 2)
@@ -94,7 +97,7 @@ def best_model(seed: int) -> Model:
     layers = []
     for n_in, n_out in ((784, 512), (512, 512)):
         layers += [Linear(n_in, n_out, init="he", rng=rng, dtype="float32"),
-                   Activation("relu"), Dropout(0.3, rng=rng)]  # fmt: skip
+                   Activation("relu"), Dropout(0.2, rng=rng)]  # fmt: skip
     layers += [Linear(512, 10, init="he", rng=rng, dtype="float32"), Activation("softmax")]
     return Model(layers, cost="cross_entropy", seed=seed)
 
@@ -116,14 +119,15 @@ def best(epochs, seed, data):
     schedule = CosineAnnealingLR(optimizer, T_max=epochs)
     stopper = EarlyStopping("val_accuracy", patience=10, restore_best=True)
     curve = TestCurve(data.X_test, data.y_test)
-    val_acc, train_acc = [], []
+    val_acc = []
+    Y_train, Y_val = np.eye(10, dtype=np.float32)[y_train], np.eye(10, dtype=np.float32)[y_val]
+    model.n_train = len(y_train)
     start = time.perf_counter()
-    for _ in range(epochs):  # one fit call per epoch: each epoch sees new augmented images
-        history = model.fit(augment_epoch(X_train, rng), y_train, epochs=1, batch_size=128,
-                            optimizer=optimizer, validation=(X_val, y_val),
-                            callbacks=[curve], progress=False)  # fmt: skip
+    for _ in range(epochs):  # one epoch per call: each epoch sees new augmented images
+        history = fit_loop(model, augment_epoch(X_train, rng), Y_train, 1, 128, optimizer,
+                           validation=(X_val, Y_val), callbacks=[curve], progress=False,
+                           rng=model.rng, track_train=False)  # fmt: skip
         val_acc.append(float(history.val_accuracy[-1]))
-        train_acc.append(float(history.train_accuracy[-1]))
         history.val_accuracy = val_acc  # the stopper reads the last entry
         schedule.step()
         if stopper.on_epoch_end(model, len(val_acc), history):
@@ -137,7 +141,6 @@ def best(epochs, seed, data):
         "test_accuracy": float(model.evaluate(data.X_test, data.y_test)),
         "test_accuracy_per_epoch": curve.accuracy,
         "val_accuracy_per_epoch": val_acc,
-        "train_accuracy_per_epoch": train_acc,
         "best_epoch": stopper.best_epoch,
         "epochs": len(val_acc),
         "seconds": seconds,
@@ -162,11 +165,11 @@ CONFIGS = {
         "epochs": 30,
     },
     "best": {
-        "description": "[784, 512, 512, 10] ReLU, dropout 0.3, softmax + cross-entropy, He "
+        "description": "[784, 512, 512, 10] ReLU, dropout 0.2, softmax + cross-entropy, He "
         "init, Adam 1e-3 cosine, batch 128, flip augmentation, early stopping",
         "split": "standard",
         "run": best,
-        "epochs": 20,
+        "epochs": 30,
     },
 }  # fmt: skip
 
@@ -183,6 +186,13 @@ def main(argv=None) -> int:
     parser.add_argument("--only", choices=sorted(CONFIGS), action="append")
     parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs, no JSON")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        choices=SEEDS,
+        action="append",
+        help="run only these seeds and merge them with the file's other runs",
+    )
     args = parser.parse_args(argv)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {"runs": {}}
     for name in args.only or list(CONFIGS):
@@ -190,12 +200,16 @@ def main(argv=None) -> int:
         data = dc.data.load_mnist("fashion", split=config["split"], dtype="float32")
         epochs = 2 if args.quick else config["epochs"]
         runs = []
-        for seed in SEEDS[:1] if args.quick else SEEDS:
+        for seed in SEEDS[:1] if args.quick else (args.seed or SEEDS):
             run = config["run"](epochs, seed, data)
             run["load_average"] = os.getloadavg()[0]
             runs.append(run)
             print(f"{name} seed {seed}: test {run['test_accuracy']:.2%} "
                   f"in {run['seconds']:.0f} s ({run['epochs']} epochs)", flush=True)  # fmt: skip
+        if args.seed and args.out.is_file():  # keep this configuration's other seeds
+            old = json.loads(args.out.read_text())["runs"].get(name, {"runs": []})["runs"]
+            runs = sorted([r for r in old if r["seed"] not in args.seed] + runs,
+                          key=lambda r: r["seed"])  # fmt: skip
         accs = [r["test_accuracy"] for r in runs]
         summary = {"description": config["description"], "epochs_max": epochs,
                    "test_accuracy_mean": float(np.mean(accs)),
