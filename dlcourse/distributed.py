@@ -32,6 +32,7 @@ import argparse
 import os
 import socket
 import sys
+import time
 from datetime import timedelta
 
 import torch
@@ -67,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (rank r: cuda:LOCAL_RANK)")
     p.add_argument("--timeout", type=float, default=60.0, help="collective timeout, seconds")
     p.add_argument("--checkpoint", help="write the trained Network here (.npz, rank 0)")
+    p.add_argument(
+        "--log-every",
+        type=int,
+        default=0,
+        help="rank 0 prints the training-set cost every this many steps (0: never)",
+    )
     p.add_argument("--fail-rank", type=int, default=None, help="testing: this rank crashes")
     return p
 
@@ -123,15 +130,27 @@ def train(args: argparse.Namespace) -> Network | None:
         loader = DataLoader(dataset, batch_size=args.batch_size, sampler=sampler)
         optimizer = torch.optim.SGD(ddp.parameters(), lr=args.lr)
         cost = network_cost(args.cost)
-        steps = 0
+        steps, step_seconds = 0, 0.0
+
+        def training_cost() -> float:
+            with torch.no_grad():
+                A = module(torch.as_tensor(X, device=device))
+                return float(cost(A, torch.as_tensor(Y, device=device)))
+
+        if rank == 0 and args.log_every > 0:
+            print(f"step 0: training cost {training_cost():.17g}", flush=True)
         for epoch in range(1, args.epochs + 1):
             sampler.set_epoch(epoch - 1)
             for xb, yb in loader:
+                start = time.perf_counter()
                 optimizer.zero_grad(set_to_none=True)
                 loss = cost(ddp(xb.to(device)), yb.to(device))
                 loss.backward()  # DDP all-reduces (averages) the gradients across ranks here
                 optimizer.step()
+                step_seconds += time.perf_counter() - start
                 steps += 1
+                if rank == 0 and args.log_every > 0 and steps % args.log_every == 0:
+                    print(f"step {steps}: training cost {training_cost():.17g}", flush=True)
                 if args.fail_rank == rank:
                     raise RuntimeError(f"rank {rank}: injected failure (--fail-rank) at step 1")
                 if args.max_steps is not None and steps >= args.max_steps:
@@ -146,6 +165,8 @@ def train(args: argparse.Namespace) -> Network | None:
                 break
         if rank != 0:
             return None
+        print(f"time per step: {1e3 * step_seconds / max(steps, 1):.4g} ms over {steps} steps "
+              f"(world size {world})", flush=True)  # fmt: skip
         trained = from_module(module, cost=args.cost, seed=args.seed)
         if args.checkpoint:
             trained.save(args.checkpoint)  # atomic: temporary file + rename

@@ -85,3 +85,21 @@ def test_a_crashed_rank_makes_the_launcher_fail(tmp_path):
     assert run.returncode != 0
     assert "injected failure" in run.stdout + run.stderr
     assert not path.exists()
+
+
+def test_log_every_prints_the_training_cost_of_each_step(capsys):
+    """``--log-every 1``: rank 0 prints the training-set cost before the first step and after
+    every step, and the last one is the cost of the network it returns."""
+    net = train(build_parser().parse_args([*ARGS, "--log-every", "1"]))
+    lines = capsys.readouterr().out.splitlines()
+    costs = {int(line.split()[1].rstrip(":")): float(line.split()[-1])
+             for line in lines if line.startswith("step ")}  # fmt: skip
+    assert sorted(costs) == [0, 1, 2, 3]
+    data = load_digits(seed=3, dtype="float32")
+    Y = np.eye(10, dtype=np.float32)[data.y_train]
+    start = Network([int(n) for n in SIZES], "sigmoid", "softmax", "cross_entropy",
+                    dtype="float32", seed=3)  # fmt: skip
+    np.testing.assert_allclose(costs[0], start.cost(data.X_train, Y), rtol=1e-5)
+    np.testing.assert_allclose(costs[3], net.cost(data.X_train, Y), rtol=1e-5)
+    assert costs[3] < costs[0]
+    assert any(line.startswith("time per step:") and "over 3 steps" in line for line in lines)
