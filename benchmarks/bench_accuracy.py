@@ -77,14 +77,14 @@ PUBLISHED = [
     {
         "source": "Nielsen, Neural Networks and Deep Learning, ch. 1",
         "data": "MNIST",
-        "model": "[784, 30, 10] sigmoid, quadratic, SGD, 30 epochs",
-        "test_accuracy": 0.9504,
+        "model": "[784, 30, 10] sigmoid, quadratic, SGD lr 3.0, best of 30 epochs",
+        "test_accuracy": 0.9542,
     },
     {
         "source": "Nielsen, ch. 3",
         "data": "MNIST",
-        "model": "[784, 100, 10] cross-entropy + L2, 30 epochs",
-        "test_accuracy": 0.9849,
+        "model": "[784, 100, 10] cross-entropy + L2 λ 5.0, SGD lr 0.1, 60 epochs",
+        "test_accuracy": 0.9804,
     },
 ]
 

@@ -7,18 +7,21 @@ Network: 784 inputs, ``depth`` hidden ReLU layers of ``width`` units, 10 softmax
 cross-entropy, plain SGD; seeded random data. Three sweeps around the base point (width 256,
 depth 1, batch 64): width 32…4096, depth 1…8, batch 1…1024. For each point and each of NumPy
 float64, NumPy float32 (``dlcourse.Network``: ``gradients`` + ``SGD.step``) and torch CPU
-eager float32 (default threads) it records:
+eager float32 it records (all with ``--threads`` threads, default 1: on a shared machine one
+thread per process gives stable timings, and the peak line is measured with the same count):
 
 - ``s_per_epoch``: seconds per example times 60,000 (one MNIST-sized epoch, extrapolated
-  from at least two timed steps after one warm-up step, over about ``--budget`` seconds);
+  from the fastest of at least three timed steps after one warm-up step, over about
+  ``--budget`` seconds; ``s_per_step_mean`` keeps the mean step);
 - ``gflops``: the matrix products of the step, ``2 m (n_0 n_1 + …)`` for the forward pass plus
   twice that less the first layer's ``delta`` product for the backward pass, per second;
-- ``peak_mib`` (NumPy only): peak bytes allocated during the timed steps (``tracemalloc``,
-  which sees NumPy's buffers but not torch's allocator), in MiB.
+- ``peak_mib`` (NumPy only): the peak of the memory allocated during the timed steps on top
+  of the parameters and data, which were allocated before (``tracemalloc``, which sees
+  NumPy's buffers but not torch's allocator), in MiB.
 
 ``peak_gflops`` holds the NumPy matmul peak of each dtype measured in the same run (best of
-several 1024×1024 products); ``limit_s_per_epoch`` of a point is the time its products would
-take at that peak, the line no implementation can go below.
+many 512×512 products, measured again after each sweep); ``limit_s_per_epoch`` of a point
+is the time its products would take at that peak: the floor of a NumPy implementation.
 """
 
 from __future__ import annotations
@@ -58,10 +61,15 @@ def step_flops(sizes: list[int], m: int) -> float:
     return 2.0 * m * (2 * sum(products) + sum(products[1:]))
 
 
-def matmul_peak(dtype: str, rounds: int) -> float:
-    """Best GFLOP/s of a 1024×1024 matrix product in ``dtype``."""
+def matmul_peak(dtype: str, rounds: int, n: int = 512) -> float:
+    """Best GFLOP/s of an ``n``×``n`` matrix product in ``dtype`` over ``rounds`` products.
+
+    A product of a few milliseconds, timed many times, finds the moments when a shared
+    machine leaves the core alone, just as the short training steps do; one long product
+    would nearly always be interrupted.
+    """
     rng = np.random.default_rng(0)
-    A = rng.random((1024, 1024)).astype(dtype)
+    A = rng.random((n, n)).astype(dtype)
     C = np.empty_like(A)
     best = math.inf
     np.matmul(A, A, out=C)
@@ -69,17 +77,20 @@ def matmul_peak(dtype: str, rounds: int) -> float:
         t = time.perf_counter()
         np.matmul(A, A, out=C)
         best = min(best, time.perf_counter() - t)
-    return 2 * 1024**3 / best / 1e9
+    return 2 * n**3 / best / 1e9
 
 
-def timed_steps(step, budget: float) -> tuple[float, int]:
-    """Warm up once, then run ``step`` at least twice and until ``budget`` seconds passed."""
+def timed_steps(step, budget: float) -> tuple[float, float]:
+    """Warm up once, then time ``step`` at least three times and until ``budget`` seconds
+    passed. Returns the least and the mean seconds of one step: the least discounts the steps
+    during which a shared machine ran something else."""
     step()
-    n, start = 0, time.perf_counter()
-    while n < 2 or time.perf_counter() - start < budget:
+    times, start = [], time.perf_counter()
+    while len(times) < 3 or time.perf_counter() - start < budget:
+        t = time.perf_counter()
         step()
-        n += 1
-    return time.perf_counter() - start, n
+        times.append(time.perf_counter() - t)
+    return min(times), sum(times) / len(times)
 
 
 def time_numpy(sizes, m, dtype, budget):
@@ -95,11 +106,11 @@ def time_numpy(sizes, m, dtype, budget):
     step()
     tracemalloc.start()
     try:
-        wall, n = timed_steps(step, budget)
+        best, mean = timed_steps(step, budget)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    return wall / n, peak / 2**20
+    return best, mean, peak / 2**20
 
 
 def time_torch(sizes, m, budget):
@@ -120,8 +131,7 @@ def time_torch(sizes, m, budget):
         loss.backward()
         opt.step()
 
-    wall, n = timed_steps(step, budget)
-    return wall / n
+    return timed_steps(step, budget)
 
 
 def point(width, depth, batch, budget, peaks, with_torch) -> dict:
@@ -131,10 +141,12 @@ def point(width, depth, batch, budget, peaks, with_torch) -> dict:
     out["flops_per_example"] = flops / batch
     impls = {}
     for dtype in ("float64", "float32"):
-        s_step, peak_mib = time_numpy(sizes, batch, dtype, budget)
-        impls[f"numpy {dtype}"] = {"s_per_step": s_step, "peak_mib": peak_mib}
+        best, mean, peak_mib = time_numpy(sizes, batch, dtype, budget)
+        impls[f"numpy {dtype}"] = {"s_per_step": best, "s_per_step_mean": mean,
+                                   "peak_mib": peak_mib}  # fmt: skip
     if with_torch:
-        impls["torch float32"] = {"s_per_step": time_torch(sizes, batch, budget), "peak_mib": None}
+        best, mean = time_torch(sizes, batch, budget)
+        impls["torch float32"] = {"s_per_step": best, "s_per_step_mean": mean, "peak_mib": None}
     for rec in impls.values():
         rec["s_per_epoch"] = rec["s_per_step"] / batch * EPOCH
         rec["gflops"] = flops / rec["s_per_step"] / 1e9
@@ -149,16 +161,25 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two points per sweep")
     parser.add_argument("--budget", type=float, default=0.3, help="seconds timed per point")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads")
     parser.add_argument("--out", default="scaling", help="name of the JSON in results/")
     args = parser.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(args.threads, user_api="blas"):
+        return _measure(args)
+
+
+def _measure(args) -> dict:
     grid, budget = (QUICK, 0.02) if args.quick else (FULL, args.budget)
     try:
         import torch
 
-        threads = torch.get_num_threads()
+        torch.set_num_threads(args.threads)
+        threads = args.threads
     except ImportError:
         threads = None
-    rounds = 3 if args.quick else 10
+    rounds = 5 if args.quick else 50
     peaks = {d: matmul_peak(d, rounds) for d in ("float32", "float64")}
     print(f"NumPy matmul peak: float32 {peaks['float32']:.1f}, float64 "
           f"{peaks['float64']:.1f} GFLOP/s")  # fmt: skip
@@ -183,6 +204,7 @@ def main(argv=None) -> dict:
         "base": BASE,
         "epoch_examples": EPOCH,
         "budget_s": budget,
+        "threads": args.threads,
         "torch_threads": threads,
         "peak_gflops": peaks,
         "sweeps": sweeps,
