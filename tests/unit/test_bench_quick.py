@@ -107,3 +107,23 @@ def test_step_flops_counts_products():
     # [784, 30, 10] at m = 1: forward 784*30 + 30*10, backward twice that less 784*30
     assert scaling.step_flops([784, 30, 10], 1) == 2 * (2 * (784 * 30 + 300) + 300)
     assert scaling.sizes_of(64, 3) == [784, 64, 64, 64, 10]
+
+
+def test_dlcourse_bench_quick_passes_the_flag_to_every_script(tmp_path, capfd, monkeypatch):
+    from dlcourse.cli import main
+
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    for name in ("a", "b"):
+        (folder / f"bench_{name}.py").write_text(f"import sys\nprint('{name}', sys.argv[1:])\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--quick"]) == 0
+    out = capfd.readouterr().out
+    assert "a ['--quick']" in out and "b ['--quick']" in out
+    assert main(["bench", "a", "--quick", "--", "--seeds", "2"]) == 0
+    assert "a ['--quick', '--seeds', '2']" in capfd.readouterr().out
+
+
+def test_make_bench_quick_runs_the_quick_mode():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "dlcourse bench $(if $(QUICK),--quick)" in makefile
