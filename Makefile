@@ -71,8 +71,9 @@ LAB_OPTS ?=
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_OPTS) book/
 
+# make bench QUICK=1: every script with --quick (reduced runs, about two minutes in all)
 bench: $(STAMP)
-	$(BIN)/dlcourse bench
+	$(BIN)/dlcourse bench $(if $(QUICK),--quick)
 
 release: $(STAMP)
 	$(BIN)/dlcourse release

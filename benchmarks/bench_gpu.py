@@ -104,7 +104,10 @@ def sync_for(torch, device):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8, help="timed steps per row")
+    parser.add_argument("--quick", action="store_true", help="2 timed steps per row")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.steps = 2
     rng = np.random.default_rng(0)
     X = rng.random((BATCH, SIZES[0]), dtype=np.float32)
     y = rng.integers(0, SIZES[-1], BATCH)

@@ -157,6 +157,9 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    p.add_argument(
+        "--quick", action="store_true", help="pass --quick to every script (reduced runs)"
+    )
 
     def run(args: argparse.Namespace) -> int:
         from dlcourse.cli import bench
@@ -166,7 +169,9 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
                 for name, path in bench.available(bench.find_benchmarks()).items():
                     print(f"{name:12} {path}")
                 return 0
-            return bench.run(args.names, args.extra)
+            return bench.run(
+                args.names, (["--quick"] if args.quick else []) + list(args.extra or [])
+            )
         except (FileNotFoundError, ValueError) as exc:
             print(f"dlcourse bench: {exc}", file=sys.stderr)
             return 2

@@ -1,0 +1,205 @@
+"""The reproduction table: test accuracy (mean ± std over seeds), epochs and wall time.
+
+    python benchmarks/bench_accuracy.py            # 3 seeds, full epoch counts
+    python benchmarks/bench_accuracy.py --quick    # 1 seed, 2 epochs (seconds; shape only)
+
+Rows measured here, on scikit-learn's 8×8 digits (``dlcourse.data.load_digits``: 1,079
+train / 359 validation / 359 test, stratified, split seed 0):
+
+- ``nielsen_ch1``: Nielsen's chapter-1 network [64, 30, 10], sigmoid units, quadratic cost,
+  plain SGD, batch 10, lr 3.0, 30 epochs, his ``N(0, 1)`` initialisation.
+- ``nielsen_ch3``: his improved chapter-3 network [64, 100, 10], sigmoid hidden layer, softmax
+  output with cross-entropy, L2 λ = 5.0, batch 10, lr 0.5, Glorot-normal initialisation
+  (close to his ``N(0, 1/n_in)``).
+- ``best_mlp``: the recipe the book ends Part III with: [64, 100, 10], ReLU hidden layer, He
+  initialisation, softmax + cross-entropy, Adam lr 1e-3, L2 λ = 1e-3, batch 32, 60 epochs.
+
+The network of each seed starts from ``seed``; the data split is the same for every seed, so
+the spread measures initialisation and shuffling only. Rows for Fashion-MNIST are *read*
+from the committed results of the chapters that measured them (``fashion_mlp.json``,
+``cnn.json``, ``cnn_mlp.json``, ``recurrent.json``), never re-run here; a file that is not
+there gives no row. Nielsen's MNIST accuracies are quoted as other people's results on other
+data (``PUBLISHED``), for orientation only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dlcourse as dc  # noqa: E402
+from benchmarks._results import RESULTS, save  # noqa: E402
+
+DIGITS_ROWS = {
+    "nielsen_ch1": {
+        "label": "Nielsen ch. 1: [64, 30, 10] sigmoid, quadratic, SGD",
+        "net": {"sizes": [64, 30, 10], "cost": "quadratic", "init": "nielsen"},
+        "fit": {"batch_size": 10, "lr": 3.0},
+        "optimizer": None,
+        "epochs": 30,
+    },
+    "nielsen_ch3": {
+        "label": "Nielsen ch. 3: [64, 100, 10] cross-entropy + L2, SGD",
+        "net": {
+            "sizes": [64, 100, 10],
+            "output": "softmax",
+            "cost": "cross_entropy",
+            "init": "xavier_normal",
+        },
+        "fit": {"batch_size": 10, "lr": 0.5, "l2": 5.0},
+        "optimizer": None,
+        "epochs": 30,
+    },
+    "best_mlp": {
+        "label": "Book's best MLP: [64, 100, 10] ReLU, He, softmax + CE, Adam, L2",
+        "net": {
+            "sizes": [64, 100, 10],
+            "activation": "relu",
+            "output": "softmax",
+            "cost": "cross_entropy",
+            "init": "he",
+        },
+        "fit": {"batch_size": 32, "lr": 1e-3, "l2": 1e-3},
+        "optimizer": "adam",
+        "epochs": 60,
+    },
+}
+
+# Other people's results on other data, quoted for orientation (not measured here).
+PUBLISHED = [
+    {
+        "source": "Nielsen, Neural Networks and Deep Learning, ch. 1",
+        "data": "MNIST",
+        "model": "[784, 30, 10] sigmoid, quadratic, SGD lr 3.0, best of 30 epochs",
+        "test_accuracy": 0.9542,
+    },
+    {
+        "source": "Nielsen, ch. 3",
+        "data": "MNIST",
+        "model": "[784, 100, 10] cross-entropy + L2 λ 5.0, SGD lr 0.1, 60 epochs",
+        "test_accuracy": 0.9804,
+    },
+]
+
+# Fashion-MNIST rows: (file, human label, how to read the accuracies and epoch times)
+FASHION_FILES = ["fashion_mlp.json", "cnn_mlp.json", "cnn.json", "recurrent.json"]
+
+
+def run_row(name: str, spec: dict, data, seed: int, epochs: int) -> dict:
+    """Train one row's network from ``seed``; return its test accuracy and wall seconds."""
+    net = dc.Network(**spec["net"], seed=seed)
+    kwargs = dict(spec["fit"])
+    if spec["optimizer"]:
+        kwargs["optimizer"] = dc.optim.get_optimizer(spec["optimizer"], lr=kwargs.pop("lr"))
+    start = time.perf_counter()
+    net.fit(data.X_train, data.y_train, epochs=epochs, progress=False, **kwargs)
+    wall = time.perf_counter() - start
+    return {"seed": seed, "test_accuracy": net.evaluate(data.X_test, data.y_test), "wall_s": wall}
+
+
+def summarise(runs: list[dict]) -> dict:
+    acc = np.array([r["test_accuracy"] for r in runs])
+    wall = np.array([r["wall_s"] for r in runs])
+    return {
+        "test_accuracy_mean": float(acc.mean()),
+        "test_accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
+        "wall_s_mean": float(wall.mean()),
+    }
+
+
+def _accuracies(record: dict) -> list[float]:
+    """Final test accuracy of each seed in one of the other benchmarks' JSON files."""
+    summary = record.get("dlcourse")
+    if isinstance(summary, dict) and "test_accuracy_per_seed" in summary:
+        return [float(a) for a in summary["test_accuracy_per_seed"]]
+    out = []
+    for run in record.get("runs", []):
+        if isinstance(run, dict) and "test_accuracy" in run:
+            out.append(float(run["test_accuracy"]))
+        elif isinstance(run, dict) and isinstance(run.get("dlcourse"), list) and run["dlcourse"]:
+            out.append(float(run["dlcourse"][-1]["test_accuracy"]))
+    return out
+
+
+def fashion_rows(folder: Path = RESULTS) -> list[dict]:
+    """Rows read from the committed Fashion-MNIST results (skipped when absent or unreadable)."""
+    rows = []
+    for fname in FASHION_FILES:
+        path = folder / fname
+        if not path.exists():
+            continue
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        acc = _accuracies(record)
+        if not acc:
+            continue
+        rows.append(
+            {
+                "name": path.stem,
+                "label": record.get("architecture", record.get("benchmark", path.stem)),
+                "source_file": fname,
+                "seeds": len(acc),
+                "epochs": record.get("epochs"),
+                "test_accuracy_mean": float(np.mean(acc)),
+                "test_accuracy_std": float(np.std(acc, ddof=1)) if len(acc) > 1 else 0.0,
+                "date": record.get("machine", {}).get("date"),
+            }
+        )
+    return rows
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs per row")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--out", default="accuracy", help="name of the JSON in results/")
+    args = parser.parse_args(argv)
+    seeds = list(range(1 if args.quick else args.seeds))
+    data = dc.data.load_digits(seed=0)
+    rows = []
+    print(f"{'row':<62} {'epochs':>6} {'test accuracy':>16} {'wall s':>8}")
+    for name, spec in DIGITS_ROWS.items():
+        epochs = 2 if args.quick else spec["epochs"]
+        runs = [run_row(name, spec, data, s, epochs) for s in seeds]
+        row = {"name": name, "label": spec["label"], "epochs": epochs, "runs": runs}
+        row.update(summarise(runs))
+        rows.append(row)
+        print(
+            f"{spec['label']:<62} {epochs:>6} "
+            f"{100 * row['test_accuracy_mean']:>8.1f} ± {100 * row['test_accuracy_std']:<4.1f}% "
+            f"{row['wall_s_mean']:>8.2f}"
+        )
+    fashion = fashion_rows()
+    for row in fashion:
+        print(
+            f"Fashion-MNIST {row['label'][:48]:<48} {row['epochs'] or '?':>6} "
+            f"{100 * row['test_accuracy_mean']:>8.1f} ± {100 * row['test_accuracy_std']:<4.1f}% "
+            f"({row['seeds']} seed(s), from {row['source_file']})"
+        )
+    result = {
+        "benchmark": "bench_accuracy.py",
+        "quick": args.quick,
+        "seeds": seeds,
+        "digits": {
+            "n_train": int(len(data.X_train)),
+            "n_test": int(len(data.X_test)),
+            "rows": rows,
+        },
+        "fashion_mnist": fashion,
+        "published": PUBLISHED,
+    }
+    print("saved", save(args.out, result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

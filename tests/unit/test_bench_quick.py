@@ -1,0 +1,129 @@
+"""Smoke test of the benchmark scripts' ``--quick`` mode: they run, and their JSON has the
+shape the results appendix reads (never the speed, which depends on the machine)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MACHINE_KEYS = {"cpu", "cores", "blas", "versions", "date"}
+
+
+def _load(name: str):
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    spec = importlib.util.spec_from_file_location(
+        f"bench_{name}", ROOT / "benchmarks" / f"bench_{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch):
+    """Send every JSON the scripts save to ``tmp_path`` instead of ``benchmarks/results``."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import benchmarks._results as store
+
+    monkeypatch.setattr(store, "RESULTS", tmp_path)
+    return tmp_path
+
+
+def _saved(folder: Path, name: str) -> dict:
+    data = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+    assert MACHINE_KEYS <= set(data["machine"]), data["machine"]
+    assert data["quick"] is True
+    return data
+
+
+def _positive(x) -> bool:
+    return isinstance(x, float) and math.isfinite(x) and x > 0
+
+
+def test_accuracy_quick(results):
+    _load("accuracy").main(["--quick"])
+    data = _saved(results, "accuracy")
+    rows = data["digits"]["rows"]
+    assert [r["name"] for r in rows] == ["nielsen_ch1", "nielsen_ch3", "best_mlp"]
+    for row in rows:
+        assert row["epochs"] == 2 and len(row["runs"]) == 1
+        assert 0.0 <= row["test_accuracy_mean"] <= 1.0
+        assert row["test_accuracy_std"] == 0.0  # one seed
+        assert _positive(row["wall_s_mean"])
+    # two epochs already beat guessing one class in ten
+    assert max(r["test_accuracy_mean"] for r in rows) > 0.5
+    assert data["digits"]["n_train"] + data["digits"]["n_test"] < 1797
+    for row in data["fashion_mnist"]:
+        assert 0.0 < row["test_accuracy_mean"] <= 1.0 and row["seeds"] >= 1
+    assert all(0 < p["test_accuracy"] < 1 for p in data["published"])
+
+
+def test_peers_quick(results):
+    _load("peers").main(["--quick"])
+    data = _saved(results, "peers")
+    assert set(data["settings"]) == {"nielsen", "modern"}
+    assert data["n_examples"] == 1000
+    for setting in data["settings"].values():
+        impls = [r["impl"] for r in setting["rows"]]
+        assert impls[:2] == ["dlcourse float64", "dlcourse float32"]
+        assert impls[-1] == "scikit-learn"
+        for r in setting["rows"]:
+            assert _positive(r["epoch_s"])
+            assert r["us_per_step"] == pytest.approx(
+                1e6 * r["epoch_s"] / (1000 // setting["batch"])
+            )
+    assert data["settings"]["modern"]["sizes"] == [784, 256, 128, 10]
+
+
+def test_scaling_quick(results):
+    _load("scaling").main(["--quick"])
+    data = _saved(results, "scaling")
+    assert set(data["sweeps"]) == {"width", "depth", "batch"}
+    assert all(_positive(p) for p in data["peak_gflops"].values())
+    for points in data["sweeps"].values():
+        assert len(points) == 2
+        for p in points:
+            assert p["sizes"][0] == 784 and p["sizes"][-1] == 10
+            assert len(p["sizes"]) == p["depth"] + 2
+            np_row = p["impls"]["numpy float32"]
+            assert _positive(np_row["s_per_epoch"]) and _positive(np_row["gflops"])
+            assert np_row["peak_mib"] > 0
+            # the epoch time is the step time scaled to 60,000 examples
+            assert np_row["s_per_epoch"] == pytest.approx(
+                np_row["s_per_step"] / p["batch"] * 60_000
+            )
+
+
+def test_step_flops_counts_products():
+    scaling = _load("scaling")
+    # [784, 30, 10] at m = 1: forward 784*30 + 30*10, backward twice that less 784*30
+    assert scaling.step_flops([784, 30, 10], 1) == 2 * (2 * (784 * 30 + 300) + 300)
+    assert scaling.sizes_of(64, 3) == [784, 64, 64, 64, 10]
+
+
+def test_dlcourse_bench_quick_passes_the_flag_to_every_script(tmp_path, capfd, monkeypatch):
+    from dlcourse.cli import main
+
+    folder = tmp_path / "benchmarks"
+    folder.mkdir()
+    for name in ("a", "b"):
+        (folder / f"bench_{name}.py").write_text(f"import sys\nprint('{name}', sys.argv[1:])\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--quick"]) == 0
+    out = capfd.readouterr().out
+    assert "a ['--quick']" in out and "b ['--quick']" in out
+    assert main(["bench", "a", "--quick", "--", "--seeds", "2"]) == 0
+    assert "a ['--quick', '--seeds', '2']" in capfd.readouterr().out
+
+
+def test_make_bench_quick_runs_the_quick_mode():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "dlcourse bench $(if $(QUICK),--quick)" in makefile
