@@ -436,3 +436,33 @@ def test_static_widget_players_move_without_a_kernel(server, browser):
             before[2],
         )
         assert img.get_attribute("src") == before[0], f"{doc}.html: dragging back was ignored"
+
+
+def test_figures_stay_readable_in_dark_mode(server, browser):
+    """In the theme's dark mode no figure of Chapters 1-8 shows dark ink on a see-through
+    background: every image is opaque at its corners or sits on a white background."""
+    for doc in [*PLAYER_PAGES, "book/04_losses", "book/06_autodiff"]:
+        browser.get(f"{server}/{doc}.html")
+        browser.execute_script("document.documentElement.dataset.theme = 'dark';")
+        _wait_for(
+            browser,
+            "return Array.from(document.images).every(i => i.complete);",
+        )
+        unreadable = browser.execute_script(
+            """
+            const bad = [];
+            for (const img of document.querySelectorAll('.bd-content img')) {
+              if (!img.naturalWidth || img.naturalWidth < 50) continue;  // icons, badges
+              const c = document.createElement('canvas');
+              c.width = img.naturalWidth; c.height = img.naturalHeight;
+              const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+              const w = c.width - 1, h = c.height - 1;
+              const opaque = [[0, 0], [w, 0], [0, h], [w, h]].every(
+                ([x, y]) => ctx.getImageData(x, y, 1, 1).data[3] === 255);
+              const bg = getComputedStyle(img).backgroundColor;
+              if (!opaque && bg !== 'rgb(255, 255, 255)') bad.push(img.src.slice(-60));
+            }
+            return bad;
+            """
+        )
+        assert not unreadable, f"{doc}: see-through figures in dark mode: {unreadable}"
