@@ -406,3 +406,80 @@ def test_narrow_screens_and_screenshots(server, browser, toc):
         browser.set_window_size(1280, 2000)
     assert not wide, "pages wider than a 400 px screen:\n" + "\n".join(wide)
     assert len(list(shots.glob("*.png"))) >= 4
+
+
+# Chapters whose ipywidgets explorer has a kernel-free twin (dlcourse.widgets.static_player).
+PLAYER_PAGES = (
+    "book/01_perceptrons",
+    "book/02_mlps",
+    "book/03_activations",
+    "book/05_backprop",
+    "book/07_optimization",
+)
+
+
+def test_static_widget_players_move_without_a_kernel(server, browser):
+    """On the static page (no kernel), pressing keys on a player's slider swaps its figure."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    for doc in PLAYER_PAGES:
+        browser.get(f"{server}/{doc}.html")
+        players = browser.find_elements(By.CSS_SELECTOR, "div.dlcourse-player")
+        assert players, f"{doc}.html shows no kernel-free slider (dlcourse-player)"
+        player = players[0]
+        img = player.find_element(By.TAG_NAME, "img")
+        slider = player.find_element(By.CSS_SELECTOR, "input[type=range]")
+        shown = player.find_element(By.TAG_NAME, "output")
+        assert img.get_attribute("alt"), f"the player on {doc}.html has no alt text"
+        before = (img.get_attribute("src"), shown.text, slider.get_attribute("value"))
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", slider)
+        # a reader moving the slider: the keyboard fires the same `input` event as a drag
+        key = Keys.END if before[2] != slider.get_attribute("max") else Keys.HOME
+        slider.send_keys(key)
+        after = (img.get_attribute("src"), shown.text, slider.get_attribute("value"))
+        assert after[2] != before[2], f"the slider on {doc}.html did not move"
+        assert after[0] != before[0], f"moving the slider on {doc}.html left the figure as it was"
+        assert after[1] != before[1], f"moving the slider on {doc}.html left its value label"
+        loaded = browser.execute_script(
+            "const i = arguments[0]; return i.complete && i.naturalWidth > 0;", img
+        )
+        assert loaded, f"the new frame on {doc}.html did not load"
+        # an `input` event sent by script (a drag back to the start) restores the first frame
+        browser.execute_script(
+            "arguments[0].value = arguments[1];"
+            "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+            slider,
+            before[2],
+        )
+        assert img.get_attribute("src") == before[0], f"{doc}.html: dragging back was ignored"
+
+
+def test_figures_stay_readable_in_dark_mode(server, browser):
+    """In the theme's dark mode no figure of Chapters 1-8 shows dark ink on a see-through
+    background: every image is opaque at its corners or sits on a white background."""
+    for doc in [*PLAYER_PAGES, "book/04_losses", "book/06_autodiff"]:
+        browser.get(f"{server}/{doc}.html")
+        browser.execute_script("document.documentElement.dataset.theme = 'dark';")
+        _wait_for(
+            browser,
+            "return Array.from(document.images).every(i => i.complete);",
+        )
+        unreadable = browser.execute_script(
+            """
+            const bad = [];
+            for (const img of document.querySelectorAll('.bd-content img')) {
+              if (!img.naturalWidth || img.naturalWidth < 50) continue;  // icons, badges
+              const c = document.createElement('canvas');
+              c.width = img.naturalWidth; c.height = img.naturalHeight;
+              const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
+              const w = c.width - 1, h = c.height - 1;
+              const opaque = [[0, 0], [w, 0], [0, h], [w, h]].every(
+                ([x, y]) => ctx.getImageData(x, y, 1, 1).data[3] === 255);
+              const bg = getComputedStyle(img).backgroundColor;
+              if (!opaque && bg !== 'rgb(255, 255, 255)') bad.push(img.src.slice(-60));
+            }
+            return bad;
+            """
+        )
+        assert not unreadable, f"{doc}: see-through figures in dark mode: {unreadable}"
