@@ -70,7 +70,7 @@ def test_figures_of_the_built_chapters_have_their_caption_as_alt(built_book):
             if alt is None:
                 continue
             assert alt and not alt.endswith(".png"), f"{page.name}: figure without alt text"
-            # the caption as shown starts with "Fig. 1.2" and writes maths as \\( \\): compare
+            # the caption as shown starts with "Fig. 1.2" and marks maths up: compare
             # the first words of the alt text with the caption's
             words = re.findall(r"[A-Za-z]{3,}", alt)[:5]
             assert words and all(w in caption for w in words), (
