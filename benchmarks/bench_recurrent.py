@@ -63,6 +63,7 @@ def sequence_model(cell: str, n_in: int, n_hidden: int, k: int, seed: int, dtype
         [recurrent, LastStep(),
          Linear(n_hidden, k, rng=rng, dtype=dtype), Activation("softmax")],
         cost="cross_entropy",
+        seed=seed,  # the order of the mini-batches
     )  # fmt: skip
 
 

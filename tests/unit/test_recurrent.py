@@ -175,6 +175,7 @@ def test_model_learns_a_sequence_task():
     model = Model(
         [GRU(1, 8, seed=1), LastStep(), Linear(8, 2, seed=2), Activation("softmax")],
         cost="cross_entropy",
+        seed=3,
     )
     before = model.evaluate(X[400:], y[400:])
     model.fit(X[:400], y[:400], epochs=30, batch_size=20, optimizer=Adam(lr=0.01),
@@ -194,7 +195,7 @@ def test_clip_grad_norm_wrapper_in_fit():
     y = (X[:, 0, 0] > 0).astype(int)
     recurrent = RNN(2, 8, seed=0)
     recurrent.W_hh *= 3.0 / max(abs(np.linalg.eigvals(recurrent.W_hh)))
-    model = Model([recurrent, LastStep(), Linear(8, 2, seed=1), Activation("softmax")])
+    model = Model([recurrent, LastStep(), Linear(8, 2, seed=1), Activation("softmax")], seed=2)
     seen = []
 
     class Spy(SGD):
