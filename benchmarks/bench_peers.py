@@ -202,13 +202,13 @@ def main(argv=None) -> dict:
         torch_best = min((r["epoch_s"] for r in rows if r["impl"].startswith("torch")),
                          default=None)  # fmt: skip
         print(f"\n{name}: {s['sizes']} batch {s['batch']} {s['optimizer']}, {n} examples")
-        print(f"{'implementation':<24} {'epoch s':>9} {'µs/step':>9} {'vs torch':>9}")
+        print(f"{'implementation':<26} {'epoch s':>9} {'µs/step':>9} {'vs torch':>9}")
         for r in rows:
             r["us_per_step"] = 1e6 * r["epoch_s"] / (n // s["batch"])
             r["speedup_vs_torch"] = torch_best / r["epoch_s"] if torch_best else None
             ratio = f"{r['speedup_vs_torch']:.2f}×" if torch_best else "-"
             print(
-                f"{r['impl']:<24} {r['epoch_s']:>9.3f} {r['us_per_step']:>9.1f} {ratio:>9}",
+                f"{r['impl']:<26} {r['epoch_s']:>9.3f} {r['us_per_step']:>9.1f} {ratio:>9}",
                 flush=True,
             )
         settings[name] = {**s, "rows": rows}
