@@ -32,7 +32,9 @@ def check_forward(student, x, gamma, beta, kind, public=True):
         call(student, "batchnorm_forward", x.copy(), gamma.copy(), beta.copy(), public=public),
         dtype=float,
     )
-    assert got.shape == x.shape, f"batchnorm_forward must return an array of the shape of x ({kind})"
+    assert got.shape == x.shape, (
+        f"batchnorm_forward must return an array of the shape of x ({kind})"
+    )
     m = x.shape[0]
     unbiased = gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0, ddof=1) + EPS) + beta
     if m > 1 and np.allclose(got, unbiased, rtol=1e-8):
@@ -59,14 +61,12 @@ def check_running(student, mean, var, x, momentum, kind, public=True):
     m = x.shape[0]
     new_mean = (1 - momentum) * mean + momentum * x.mean(axis=0)
     assert np.allclose(got_mean, new_mean, rtol=1e-10), (
-        "the running mean is wrong: (1 − momentum) running_mean + momentum μ of the batch "
-        f"({kind})"
+        f"the running mean is wrong: (1 − momentum) running_mean + momentum μ of the batch ({kind})"
     )
     biased = (1 - momentum) * var + momentum * x.var(axis=0)
     if np.allclose(got_var, biased, rtol=1e-10):
         pytest.fail(
-            "the running variance must store the unbiased batch variance, σ² m/(m − 1) "
-            f"({kind})"
+            f"the running variance must store the unbiased batch variance, σ² m/(m − 1) ({kind})"
         )
     new_var = (1 - momentum) * var + momentum * x.var(axis=0) * m / (m - 1)
     assert np.allclose(got_var, new_var, rtol=1e-10), (

@@ -10,7 +10,7 @@ conflict (the solution's lines, then what the mistake writes instead)::
 
             return (delta_next @ W_next.T) * sigmoid_prime(z)
             return (delta_next @ W_next) * sigmoid_prime(z)
-    
+
 The lines of each ``solution`` side must occur exactly once in the solution's code, so an
 edit never lands in the wrong place, and a solution change that breaks an edit fails
 ``test_mistake_edits_apply``. The submission (a ``.py`` file: the solution's code cells with
@@ -88,7 +88,7 @@ def parse_header(path: Path) -> dict[str, str]:
 
 
 def parse_edits(path: Path) -> list[tuple[str, str]]:
-    """The ``(solution lines, mistake lines)`` blocks of a mistake file, each ending in a newline."""
+    """The ``(solution lines, mistake lines)`` blocks of a mistake file (each ends in a newline)."""
     text = path.read_text()
     edits = [(m.group(1), m.group(2)) for m in _EDIT.finditer(text)]
     if not edits:
@@ -103,7 +103,9 @@ def solution_code(number: str) -> str:
     """The code cells of ``solutions/NN_*.ipynb`` as one Python source."""
     notebooks = sorted(SOLUTIONS.glob(f"{number}_*.ipynb"))
     if len(notebooks) != 1:
-        raise ValueError(f"expected one notebook solutions/{number}_*.ipynb, found {len(notebooks)}")
+        raise ValueError(
+            f"expected one notebook solutions/{number}_*.ipynb, found {len(notebooks)}"
+        )
     cells = read_submission(notebooks[0]).cells
     return "\n\n".join(cell["source"].rstrip("\n") for cell in cells) + "\n"
 
