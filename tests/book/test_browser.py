@@ -239,7 +239,8 @@ copy.querySelectorAll('pre, code, script, style, .highlight, mjx-container, text
     .forEach(e => e.remove());
 const text = copy.textContent;
 const found = [];
-for (const token of ['$$', '\\begin{', '\\frac', '\\(', '\\[']) {
+const bs = String.fromCharCode(92);  // a backslash, spelled so no layer of quoting eats it
+for (const token of ['$$', bs + 'begin{', bs + 'frac', bs + '(', bs + '[']) {
     if (text.includes(token)) found.push(token);
 }
 return found;
@@ -257,6 +258,20 @@ def _mathjax_ready(browser) -> bool:
     return True
 
 
+# Console messages that are not the book's: resources on other hosts (this machine has no
+# network; the published site loads them), and two known messages of the Jupyter Book 1 theme
+# (sphinx-book-theme declares THEBE_JS_URL in two scripts when launch buttons are on, and
+# pydata-sphinx-theme logs an empty stored theme mode on a first visit).
+THEME_NOISE = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode")
+
+
+def _tolerated(message: str, server: str) -> bool:
+    url = message.split(" ", 1)[0]
+    if url.startswith("http") and not url.startswith(server) and "Failed to load" in message:
+        return True
+    return "favicon" in message or any(noise in message for noise in THEME_NOISE)
+
+
 def test_every_page_loads_cleanly_and_typesets(server, browser, toc):
     """No console errors, all images loaded, no raw TeX left after MathJax ran."""
     problems: list[str] = []
@@ -266,7 +281,7 @@ def test_every_page_loads_cleanly_and_typesets(server, browser, toc):
         typeset = _mathjax_ready(browser)
         severe = [
             e["message"] for e in browser.get_log("browser")
-            if e["level"] == "SEVERE" and "favicon" not in e["message"]
+            if e["level"] == "SEVERE" and not _tolerated(e["message"], server)
         ]  # fmt: skip
         if severe:
             problems.append(f"{doc}: console errors {severe[:3]}")
