@@ -1,4 +1,4 @@
-"""The first code cell of Chapters 1-8 installs dlcourse on Colab, and does nothing here.
+"""The first code cell of every chapter installs dlcourse on Colab, and does nothing here.
 
 A reader who opens a chapter with the Colab launch button gets a fresh Python without the
 course's package; the cell installs it from the repository only when it is not importable.
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAPTERS = sorted(ROOT.glob("book/0[1-8]_*.ipynb"))
+CHAPTERS = sorted(ROOT.glob("book/[01][0-9]_*.ipynb"))
 
 
 def _first_code_cell(path: Path) -> dict:
