@@ -24,7 +24,7 @@ def input_gradient(model, X, Y) -> np.ndarray:
     depends only on example i (the batch mean's 1/m is *not* applied).
     """
     X = model._check_X(X)
-    Y = model._check_Y(Y, X)
+    Y = model._check_Y(Y, X.shape[0])
     z = model.body.forward(X, False)
     a = model.output.fn(z)
     delta = model.cost_fn.delta(z, a, Y, model.output)  # BP1, per example

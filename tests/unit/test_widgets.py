@@ -109,7 +109,7 @@ def test_explorer_mimebundle_is_a_widget_view():
 def test_public_names_are_unchanged_by_the_package_split():
     import dlcourse.widgets as widgets
 
-    assert len(widgets.__all__) == 22 and len(set(widgets.__all__)) == 22
+    assert len(widgets.__all__) == 24 and len(set(widgets.__all__)) == 24  # + static_player
     assert all(hasattr(widgets, name) for name in widgets.__all__)
     for name in ("SATURATION_LEVEL", "ACTIVATION_PARAMETERS", "DEFAULT_STEEPNESS",
                  "QUADRATIC_CURVATURES", "RaceSurface"):  # fmt: skip
