@@ -14,7 +14,6 @@ copy scoring full marks. Run it on an otherwise idle machine (``nice`` when it i
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -24,11 +23,12 @@ import threading
 import time
 from pathlib import Path
 
-from dlcourse.grading import runner
-from dlcourse.grading.report import write_atomic
-
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "grading.json"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks._results import save  # noqa: E402
+from dlcourse.grading import runner  # noqa: E402
 
 
 def pick() -> tuple[Path, Path]:
@@ -108,11 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
-        "machine": platform.machine(),
+        "arch": platform.machine(),
     }
-    target = RESULTS.with_name(RESULTS.stem + "_quick.json") if args.quick else RESULTS
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, json.dumps(record, indent=2) + "\n")
+    target = save("grading_quick" if args.quick else "grading", record)
     print(f"exercise         {record['exercise']}")
     print(f"submissions      {record['submissions']}  (--jobs {args.jobs})")
     print(f"full marks       {full}/{len(results)}")
