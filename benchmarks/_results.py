@@ -60,5 +60,6 @@ def save(name: str, data: dict) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(payload, f, indent=1, sort_keys=False)
         f.write("\n")
+    os.chmod(tmp, 0o644)  # mkstemp makes it private (0600); results are for everyone to read
     os.replace(tmp, path)
     return path

@@ -53,7 +53,6 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -65,6 +64,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dlcourse as dc  # noqa: E402
+from benchmarks._results import machine  # noqa: E402
 from dlcourse.layers import (  # noqa: E402
     Activation,
     Conv2d,
@@ -200,6 +200,10 @@ def summarise(payload: dict) -> None:
 
 
 def write_atomic(path: Path, payload: dict) -> None:
+    """Write ``payload`` as JSON, atomically, with the machine description of
+    ``benchmarks/_results.py`` (CPU, cores, BLAS, versions, date) under ``"machine"``."""
+    if not isinstance(payload.get("machine"), dict):
+        payload["machine"] = machine()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
@@ -362,7 +366,7 @@ def main(argv=None) -> None:
         "optimizer": f"Adam lr {LR}, /10 for the last {DECAY_EPOCHS} epochs", "batch_size": BATCH,
         "epochs": args.epochs, "n_train": len(X), "n_test": len(X_test), "threads": 1,
         "torch_version": torch.__version__, "numpy_version": np.__version__,
-        "machine": platform.processor() or platform.machine(), "quick": args.quick, "runs": [],
+        "machine": machine(), "quick": args.quick, "runs": [],
     }  # fmt: skip
     for seed in args.seeds:
         print(f"seed {seed}", flush=True)

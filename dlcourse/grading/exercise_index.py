@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     fd, tmp = tempfile.mkstemp(dir=page.parent, prefix=".exercise_index.", suffix=".md")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
+    os.chmod(tmp, 0o644)  # a page of the book: readable by all, like any checked-out file
     os.replace(tmp, page)
     print(f"wrote {page}")
     return 0

@@ -20,7 +20,7 @@ class Adagrad(Optimizer):
         s ← s + g ⊙ g
         θ ← θ − η_t · g / (√s + eps)
 
-    Relation to the textbook form: the Bristol notes' AdaGrad,
+    Relation to the textbook form: AdaGrad as usually taught,
     ``w ← w − ηg/(√M + ε)`` with ``M = Σ g²``, is this algorithm with ``lr_decay = 0``
     and ``initial_accumulator_value = 0`` (equivalent); so is Goodfellow et al.'s
     Alg. 8.4, ``Δθ = −ε g/(δ + √r)``.

@@ -24,8 +24,8 @@ class RMSprop(Optimizer):
     Relation to the textbook forms: Goodfellow et al. Alg. 8.5 (decay ρ = alpha) uses
     ``Δθ = −ε g / √(δ + r)``, with the small constant *inside* the square root; torch
     adds eps *after* it. The two agree only up to terms of order eps (they differ
-    noticeably where r is tiny), so they are close but not identical. The Bristol
-    notes' form ``w ← w − ηg/(√M + ε)`` is exactly the default (uncentred, no momentum)
+    noticeably where r is tiny), so they are close but not identical. The form
+    usually taught, ``w ← w − ηg/(√M + ε)`` is exactly the default (uncentred, no momentum)
     case. ``centered=True`` divides by an estimate of the standard deviation of the
     gradient instead of its root mean square (Graves, 2013).
     """

@@ -25,7 +25,7 @@ class SGD(Optimizer):
     constant η the two are the same algorithm: ``v = −η·b`` at every step (the first
     step agrees because ``v₀ = 0``). They differ when η changes during training: the
     velocity remembers old learning rates, torch's buffer ``b`` is rescaled by the
-    current one. The Bristol notes' Nesterov accelerated gradient evaluates the
+    current one. Nesterov's accelerated gradient as usually taught evaluates the
     gradient at the look-ahead point, ``v ← αv − η∇J(θ + αv);  θ ← θ + v``. Writing
     ``φ = θ + αv`` turns it into exactly the ``nesterov=True`` update above applied to
     φ, so torch (and this class) stores the look-ahead point φ as the parameters:

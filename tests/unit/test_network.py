@@ -193,8 +193,8 @@ def test_relu_xor_network_from_the_notes():
     "hidden,scores",
     [("relu", [-0.5, 0.5, 0.5, -0.5]), ("step", [-0.5, 0.5, 0.5, -1.5])],
 )
-def test_edinburgh_two_layer_xor_with_threshold(hidden, scores):
-    # The Edinburgh notes use b2 = -0.5 and classify by the sign of f(x) (a step unit).
+def test_two_layer_xor_with_threshold_units(hidden, scores):
+    # The worked example uses b2 = -0.5 and classify by the sign of f(x) (a step unit).
     net = Network([2, 2, 1], activation=hidden, output="identity")
     set_params(net, [[[1, 1], [1, 1]], [[1, -2]]], [[0, -1], [-0.5]])
     f = net.forward(XOR_X)[:, 0]
@@ -205,7 +205,7 @@ def test_edinburgh_two_layer_xor_with_threshold(hidden, scores):
     np.testing.assert_array_equal(sigmoid_net.predict(XOR_X), [0, 1, 1, 0])
 
 
-def test_edinburgh_three_layer_example_hidden_values():
+def test_three_layer_worked_example_hidden_values():
     # W1 = [[2.7, 9.6], [13.6, 11.7]], b1 = [-7.4, 8.0], W2 = [[-7.9, 11.0], [7.9, -9.9]],
     # b2 = [1.8, 3.2] with ReLU units; the numbers below were worked by hand.
     net = Network([2, 2, 2, 1], activation="relu", output="identity")

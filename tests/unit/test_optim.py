@@ -193,7 +193,7 @@ def test_sgd_momentum_equals_goodfellow_and_nielsen_velocity_form():
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-def test_sgd_nesterov_is_bristol_nag_at_the_look_ahead_point():
+def test_sgd_nesterov_is_textbook_nag_at_the_look_ahead_point():
     """NAG: v ← αv − η∇J(θ + αv), θ ← θ + v; torch's parameters are φ = θ + αv."""
     problem, alpha, eta = Problem(seed=6), 0.9, 0.05
     theta, v = problem.params(), [np.zeros_like(p) for p in problem.init]

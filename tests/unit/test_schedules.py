@@ -103,7 +103,7 @@ def test_warmup_equals_torch_sequential_lr():
     np.testing.assert_allclose(our_lrs(ours, epochs=45), torch_lrs(theirs, 45), atol=1e-15)
 
 
-def test_worked_values_and_bristol_simulated_annealing():
+def test_worked_values_and_simulated_annealing_schedule():
     s = schedules.StepLR(base_lr=1.0, step_size=2, gamma=0.5)
     assert [s.lr_at(t) for t in range(5)] == [1.0, 1.0, 0.5, 0.5, 0.25]
     c = schedules.CosineAnnealingLR(base_lr=1.0, T_max=4)
