@@ -47,9 +47,10 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "release",
         help="write exercises/ from solutions/ (and a student folder or a Gradescope zip)",
-        description="By default: write exercises/ from solutions/ and the public tests that "
-        "dlcourse.check ships (dlcourse/grading/public_tests). --student DIR writes what "
-        "students get; --gradescope NN OUT.zip writes a Gradescope autograder.",
+        description="By default: write exercises/ from solutions/. --student DIR writes what "
+        "students get (notebooks, public tests, a README); --gradescope NN OUT.zip writes a "
+        "Gradescope autograder. The public tests that dlcourse.check runs after a pip install "
+        "are cut from tests/exercises when the wheel is built (setup.py).",
     )
     p.add_argument("--source", default="solutions", help="folder of solution notebooks")
     p.add_argument("--dest", default="exercises", help="folder of student notebooks")
@@ -61,7 +62,6 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
     def run(args) -> int:
         from pathlib import Path
 
-        from dlcourse.grading import public
         from dlcourse.grading.release import release, release_student
 
         if args.student:
@@ -81,17 +81,10 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
             print(f"written  {path} (upload it as the autograder of exercise {number})")
             return 0
         report = release(args.source, args.dest, check=args.check)
-        changed, extra = [], []
-        if Path(args.tests_dir).is_dir():  # the public tests that dlcourse.check ships
-            changed, extra = public.write_public_tests(Path(args.tests_dir), check=args.check)
         for kind in ("written", "differ", "missing", "extra"):
             for path in getattr(report, kind):
                 print(f"{kind:8} {path}")
-        for path in changed:
-            print(f"{'differ' if args.check else 'written':8} {path}")
-        for path in extra:
-            print(f"extra    {path}")
-        if args.check and not (report.clean and not changed and not extra):
+        if args.check and not report.clean:
             print("exercises are out of date: run `dlcourse release`", file=sys.stderr)
             return 1
         return 0

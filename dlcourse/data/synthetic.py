@@ -4,7 +4,9 @@ Every 2-D set returns a :class:`~dlcourse.data.Dataset` with ``X`` of shape ``(m
 integer labels, and a stratified train/test split (``test_fraction`` of each class goes to
 the test part). With ``scale=True`` (default) each feature is mapped affinely onto ``[0, 1]``
 (min-max over the whole generated set), like the pixel data; ``scale=False`` keeps the
-natural coordinates. The same arguments and seed always give the same arrays.
+natural coordinates. The same arguments and seed always give the same arrays. Every 2-D
+generator takes these three options last (``seed``, ``test_fraction``, ``scale``) and hands
+them to one helper, ``_finish``, that scales and splits.
 """
 
 from __future__ import annotations
@@ -54,13 +56,8 @@ def _finish(
     return Dataset(name=name, X_train=X[train], y_train=y[train], X_test=X[test], y_test=y[test])
 
 
-def xor(
-    n: int = 200,
-    noise: float = 0.1,
-    seed: Seed = 0,
-    test_fraction: float = 0.25,
-    scale: bool = True,
-) -> Dataset:
+def xor(n: int = 200, noise: float = 0.1,
+        seed: Seed = 0, test_fraction: float = 0.25, scale: bool = True) -> Dataset:  # fmt: skip
     """Noisy clouds around the four corners of the unit square; label = x1 XOR x2.
 
     The corners are used equally often (``n=4, noise=0`` gives the truth table once);
@@ -74,13 +71,8 @@ def xor(
     return _finish("xor", X, picks[:, 0] ^ picks[:, 1], rng, test_fraction, scale)
 
 
-def moons(
-    n: int = 200,
-    noise: float = 0.1,
-    seed: Seed = 0,
-    test_fraction: float = 0.25,
-    scale: bool = True,
-) -> Dataset:
+def moons(n: int = 200, noise: float = 0.1,
+          seed: Seed = 0, test_fraction: float = 0.25, scale: bool = True) -> Dataset:  # fmt: skip
     """Two interleaving half circles: class 0 the upper arc of radius 1 about (0, 0),
     class 1 the lower arc about (1, 0.5); Gaussian noise of standard deviation ``noise``."""
     rng = as_rng(seed)
@@ -93,14 +85,8 @@ def moons(
     return _finish("moons", X, y, rng, test_fraction, scale)
 
 
-def circles(
-    n: int = 200,
-    noise: float = 0.05,
-    factor: float = 0.5,
-    seed: Seed = 0,
-    test_fraction: float = 0.25,
-    scale: bool = True,
-) -> Dataset:
+def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: Seed = 0,
+            test_fraction: float = 0.25, scale: bool = True) -> Dataset:  # fmt: skip
     """Two concentric circles: class 0 radius 1, class 1 radius ``factor`` (< 1)."""
     if not 0 < factor < 1:
         raise ValueError(f"factor (inner radius) must lie strictly between 0 and 1; got {factor}")
@@ -114,15 +100,9 @@ def circles(
     return _finish("circles", X, np.repeat([0, 1], [n0, n1]), rng, test_fraction, scale)
 
 
-def spirals(
-    n: int = 300,
-    classes: int = 3,
-    noise: float = 0.2,
-    turns: float = 0.75,
-    seed: Seed = 0,
-    test_fraction: float = 0.25,
-    scale: bool = True,
-) -> Dataset:
+def spirals(n: int = 300, classes: int = 3, noise: float = 0.2, turns: float = 0.75,
+            seed: Seed = 0, test_fraction: float = 0.25,
+            scale: bool = True) -> Dataset:  # fmt: skip
     """``classes`` interleaved spiral arms from the origin (the CS231n spiral data).
 
     Arm ``c`` at parameter ``t`` in ``[0, 1]``: radius ``t``, angle
@@ -139,14 +119,9 @@ def spirals(
     return _finish("spirals", np.vstack(X), np.concatenate(y), rng, test_fraction, scale)
 
 
-def gaussian_blobs(
-    n: int = 300,
-    centers: int | np.ndarray = 3,
-    std: float = 0.5,
-    seed: Seed = 0,
-    test_fraction: float = 0.25,
-    scale: bool = True,
-) -> Dataset:
+def gaussian_blobs(n: int = 300, centers: int | np.ndarray = 3, std: float = 0.5,
+                   seed: Seed = 0, test_fraction: float = 0.25,
+                   scale: bool = True) -> Dataset:  # fmt: skip
     """Isotropic Gaussian clouds of standard deviation ``std``, one class per center.
 
     ``centers`` is either a count ``k`` (centers evenly spaced on a circle of radius 2) or an

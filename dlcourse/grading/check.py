@@ -2,11 +2,13 @@
 
 The functions tested are the ones defined in the notebook (the kernel's ``__main__``);
 they run in-process, which is fine here: it is the student's own machine, and each call
-still gets copies of its inputs (:class:`dlcourse.grading.proxy.LocalStudent`). The tests
-are the public ones shipped inside the package (``dlcourse/grading/public_tests``, written
-by ``dlcourse release``), so a plain ``pip install dlcourse`` is enough: no repository,
-no hidden tests, no solutions. Inside the grader's worker the call does
-nothing, so that the self-check cell of a submitted notebook costs no time.
+still gets copies of its inputs (:class:`dlcourse.grading.proxy.LocalStudent`). Hidden tests
+never run (``-m "not hidden"``). Where the tests come from (:func:`default_tests_dir`): installed
+from a wheel, the public tests the wheel ships (``dlcourse/grading/public_tests``, cut from
+``tests/exercises`` at build time), so a plain ``pip install dlcourse`` is enough: no
+repository, no hidden tests, no solutions; in a checkout, ``tests/exercises`` itself, the
+one source of those files. Inside the grader's worker the call does nothing, so that the
+self-check cell of a submitted notebook costs no time.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from pathlib import Path
 from dlcourse.grading.public import PACKAGE_TESTS
 from dlcourse.grading.report import SubmissionResult, TestResult, table
 
-TESTS_DIR = PACKAGE_TESTS
+CHECKOUT = Path(__file__).resolve().parents[2]  # dlcourse/grading/check.py -> repository
+
+
+def default_tests_dir() -> Path:
+    """``tests/exercises`` of the checkout this package runs from, else the shipped tests."""
+    source = CHECKOUT / "tests" / "exercises"
+    if (CHECKOUT / "pyproject.toml").is_file() and source.is_dir():
+        return source
+    return PACKAGE_TESTS
 
 
 def run_check(
@@ -34,9 +44,10 @@ def run_check(
 
     number = str(exercise)[:2]
     result = SubmissionResult(student="your notebook", path="", exercise=number)
-    test_file = test_file_for(number, Path(tests_dir or TESTS_DIR))
+    folder = Path(tests_dir) if tests_dir is not None else default_tests_dir()
+    test_file = test_file_for(number, folder)
     if test_file is None:
-        result.error = f"no tests found for exercise {exercise!r} in {tests_dir or TESTS_DIR}"
+        result.error = f"no tests found for exercise {exercise!r} in {folder}"
         return result
     if namespace is None:
         import __main__

@@ -75,19 +75,33 @@ def requirements() -> str:
     return "\n".join(lines) + "\n"
 
 
+def copy_build_sources(project: Path, dest: Path) -> Path:
+    """Copy what building dlcourse needs from the checkout ``project`` into ``dest``.
+
+    That is the package, ``pyproject.toml``, ``setup.py``, README and licence, and the grading
+    modules ``tests/exercises/test_NN_*.py`` from which ``setup.py`` cuts the public tests the
+    wheel ships (they do not go into the wheel themselves). Returns ``dest``.
+    """
+    project, dest = Path(project), Path(dest)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "public_tests")
+    shutil.copytree(project / "dlcourse", dest / "dlcourse", ignore=ignore)
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
+        if (project / name).exists():
+            shutil.copy(project / name, dest / name)
+    (dest / "tests" / "exercises").mkdir(parents=True)
+    for module in (project / "tests" / "exercises").glob("test_[0-9][0-9]_*.py"):
+        shutil.copy(module, dest / "tests" / "exercises" / module.name)
+    return dest
+
+
 def build_wheel(project: Path, out_dir: Path) -> Path:
     """Build the dlcourse wheel of the checkout ``project`` into ``out_dir``.
 
-    The build runs on a copy of the package's files, so the checkout gets no ``build/``
-    or ``*.egg-info`` folders.
+    The build runs on a copy (:func:`copy_build_sources`), so the checkout gets no
+    ``build/`` or ``*.egg-info`` folders.
     """
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "src"
-        shutil.copytree(Path(project) / "dlcourse", copy / "dlcourse", ignore=ignore)
-        for name in ("pyproject.toml", "README.md", "LICENSE"):
-            if (Path(project) / name).exists():
-                shutil.copy(Path(project) / name, copy / name)
+        copy = copy_build_sources(project, Path(tmp) / "src")
         command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
         command += ["--quiet", "-w", str(out_dir), str(copy)]
         subprocess.run(command, check=True, capture_output=True, cwd=tmp)

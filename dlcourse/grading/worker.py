@@ -37,22 +37,20 @@ OPERATORS = {
         "getitem setitem contains"
     ).split()
 }
+
+
+def _reflected(op):
+    """``op`` with its operands swapped: ``T.__rsub__(3)`` computes ``3 - T``."""
+    return lambda a, b: op(b, a)
+
+
 OPERATORS.update(
-    radd=lambda a, b: b + a,
-    rsub=lambda a, b: b - a,
-    rmul=lambda a, b: b * a,
-    rtruediv=lambda a, b: b / a,
-    rpow=lambda a, b: b**a,
-    rmatmul=lambda a, b: b @ a,
-    len=len,
-    bool=bool,
-    float=float,
-    int=int,
-    repr=repr,
-    str=str,
-    list=list,
-    hash=hash,
+    {
+        f"r{name}": _reflected(getattr(operator, name))
+        for name in "add sub mul truediv pow matmul".split()
+    }
 )
+OPERATORS.update({f.__name__: f for f in (len, bool, float, int, repr, str, list, hash)})
 
 
 class Server:

@@ -18,11 +18,13 @@ model (parameters are not shared between branches). Containers here: :class:`Seq
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from dlcourse._validation import DTYPES, dtype_name
+from dlcourse.init import get_initializer, init_bias
 
 
 def _dtype(dtype) -> type:
@@ -76,6 +78,39 @@ class Layer:
             return f"{type(self).__name__}({list(self.children)!r})"
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "type")
         return f"{type(self).__name__}({args})"
+
+
+class AffineLayer(Layer):
+    """Base of the layers with a weight array ``W`` and a bias vector ``b`` (Linear, Conv2d).
+
+    ``W`` has shape ``(n_out, ...)``: the scheme ``init`` of :data:`dlcourse.init.INITIALIZERS`
+    draws it as an ``(n_out, fan_in)`` matrix, ``fan_in`` the product of the other axes, and
+    :func:`dlcourse.init.init_bias` draws ``b`` of shape ``(n_out,)``. ``params`` are
+    ``[W, b]``, ``grads`` ``[grad_W, grad_b]``; L2 regularisation acts on ``W`` only.
+    """
+
+    def _init_params(self, W_shape, init, seed, rng, dtype) -> np.random.Generator:
+        """Set ``W``, ``b``, zero gradients, ``init`` and ``dtype``; return the generator used
+        (``rng``, or ``default_rng(seed)`` without one)."""
+        self.init, self.dtype = init, _dtype(dtype)
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        n_out, fan_in = W_shape[0], math.prod(W_shape[1:])
+        W = get_initializer(init)((n_out, fan_in), rng, self.dtype)
+        self.W = np.ascontiguousarray(W.reshape(W_shape))
+        self.b = init_bias(init, n_out, rng, self.dtype)
+        self.grad_W, self.grad_b = np.zeros_like(self.W), np.zeros_like(self.b)
+        return rng
+
+    @property
+    def params(self):
+        return [self.W, self.b]
+
+    @property
+    def grads(self):
+        return [self.grad_W, self.grad_b]
+
+    def decayed(self):
+        return [self.W]
 
 
 def _check_layers(layers, owner: str) -> list[Layer]:

@@ -24,8 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse._validation import check_positive_int
-from dlcourse.init import get_initializer, init_bias
-from dlcourse.layers.base import Layer, _cached, _dtype
+from dlcourse.layers.base import AffineLayer, Layer, _cached
 
 _windows = np.lib.stride_tricks.sliding_window_view
 
@@ -93,7 +92,7 @@ def col2im(dcols: np.ndarray, x_shape, kernel_size: int, stride: int = 1, paddin
     return dx[:, :, p : p + H, p : p + W] if p else dx
 
 
-class Conv2d(Layer):
+class Conv2d(AffineLayer):
     """2-D convolution (cross-correlation) with ``W`` (C_out, C_in, k, k) and ``b`` (C_out,).
 
     Forward (eq-conv-channels): ``z[i, o, r, q] = b[o] + Σ_{c, u, v} W[o, c, u, v]
@@ -117,25 +116,9 @@ class Conv2d(Layer):
         self.kernel_size = check_positive_int(kernel_size, "kernel_size")
         self.stride = check_positive_int(stride, "stride")
         self.padding = _check_nonneg_int(padding, "padding")
-        self.init, self.dtype = init, _dtype(dtype)
-        rng = rng if rng is not None else np.random.default_rng(seed)
-        k, fan_in = self.kernel_size, self.in_channels * self.kernel_size**2
-        W = get_initializer(init)((self.out_channels, fan_in), rng, self.dtype)
-        self.W = np.ascontiguousarray(W.reshape(self.out_channels, self.in_channels, k, k))
-        self.b = init_bias(init, self.out_channels, rng, self.dtype)
-        self.grad_W, self.grad_b = np.zeros_like(self.W), np.zeros_like(self.b)
+        k = self.kernel_size
+        self._init_params((self.out_channels, self.in_channels, k, k), init, seed, rng, dtype)
         self._cols = self._x_shape = None
-
-    @property
-    def params(self):
-        return [self.W, self.b]
-
-    @property
-    def grads(self):
-        return [self.grad_W, self.grad_b]
-
-    def decayed(self):
-        return [self.W]
 
     def forward(self, x, training=True):
         _check_image("Conv2d", x, self.in_channels)

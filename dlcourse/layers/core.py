@@ -8,12 +8,11 @@ import numpy as np
 from dlcourse._validation import check_positive_int
 from dlcourse.activations import Activation as ActivationFn
 from dlcourse.activations import get_activation, softmax_jvp
-from dlcourse.init import get_initializer, init_bias
-from dlcourse.layers.base import Layer, _cached, _dtype
+from dlcourse.layers.base import AffineLayer, Layer, _cached
 from dlcourse.regularization import dropout
 
 
-class Linear(Layer):
+class Linear(AffineLayer):
     """Affine layer ``out = x Wᵀ + b`` with ``W`` of shape ``(n_out, n_in)``, ``b`` ``(n_out,)``.
 
     Backward (the row form of BP3/BP4 for one layer): ``∂L/∂W = doutᵀ x``,
@@ -25,24 +24,8 @@ class Linear(Layer):
     def __init__(self, n_in, n_out, init="xavier_uniform", seed=None, rng=None, dtype="float64"):
         self.n_in = check_positive_int(n_in, "n_in")
         self.n_out = check_positive_int(n_out, "n_out")
-        self.init, self.dtype = init, _dtype(dtype)
-        rng = rng if rng is not None else np.random.default_rng(seed)
-        initializer = get_initializer(init)
-        self.W = np.ascontiguousarray(initializer((self.n_out, self.n_in), rng, self.dtype))
-        self.b = init_bias(init, self.n_out, rng, self.dtype)
-        self.grad_W, self.grad_b = np.zeros_like(self.W), np.zeros_like(self.b)
+        self._init_params((self.n_out, self.n_in), init, seed, rng, dtype)
         self._x = None
-
-    @property
-    def params(self):
-        return [self.W, self.b]
-
-    @property
-    def grads(self):
-        return [self.grad_W, self.grad_b]
-
-    def decayed(self):
-        return [self.W]
 
     def forward(self, x, training=True):
         if x.ndim != 2 or x.shape[1] != self.n_in:

@@ -28,32 +28,22 @@ class Adagrad(Optimizer):
 
     hyper = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize")
 
-    def __init__(
-        self,
-        lr: float = 1e-2,
-        lr_decay: float = 0.0,
-        weight_decay: float = 0.0,
-        initial_accumulator_value: float = 0.0,
-        eps: float = 1e-10,
-        maximize: bool = False,
-    ) -> None:
-        super().__init__(lr)
+    def __init__(self, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10,
+                 maximize: bool = False) -> None:  # fmt: skip
+        super().__init__(lr, weight_decay, maximize)
         self.lr_decay = check("lr_decay", lr_decay, 0.0)
-        self.weight_decay = check("weight_decay", weight_decay, 0.0)
         self.initial_accumulator_value = check(
             "initial_accumulator_value", initial_accumulator_value, 0.0
         )
         self.eps = check("eps", eps, 0.0, open_low=True)
-        self.maximize = bool(maximize)
 
-    def _update(self, param, grad, state):
+    def _update(self, param, grad, state):  # grad: after maximize and weight decay
         xp = namespace(param)
         if not state:
             state["step"] = 0
             state["sum"] = xp.full_like(param, self.initial_accumulator_value)
         state["step"] += 1
-        if self.weight_decay != 0:
-            grad = grad + self.weight_decay * param
         clr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
         state["sum"] += grad * grad
         param -= clr * grad / (xp.sqrt(state["sum"]) + self.eps)

@@ -30,18 +30,11 @@ class Adam(Optimizer):
     """
 
     hyper = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
-    _decoupled = False
 
-    def __init__(
-        self,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        amsgrad: bool = False,
-        maximize: bool = False,
-    ) -> None:
-        super().__init__(lr)
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
+                 maximize: bool = False) -> None:  # fmt: skip
+        super().__init__(lr, weight_decay, maximize)
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}")
         self.betas = (
@@ -49,10 +42,9 @@ class Adam(Optimizer):
             check("betas[1]", betas[1], 0.0, 1.0),
         )
         self.eps = check("eps", eps, 0.0, open_low=True)
-        self.weight_decay = check("weight_decay", weight_decay, 0.0)
-        self.amsgrad, self.maximize = bool(amsgrad), bool(maximize)
+        self.amsgrad = bool(amsgrad)
 
-    def _update(self, param, grad, state):
+    def _update(self, param, grad, state):  # grad: after maximize and coupled weight decay
         xp = namespace(param)
         beta1, beta2 = self.betas
         if not state:
@@ -63,11 +55,8 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = xp.zeros_like(param)
         state["step"] += 1
         t = state["step"]
-        if self.weight_decay != 0:
-            if self._decoupled:
-                param *= 1 - self.lr * self.weight_decay
-            else:
-                grad = grad + self.weight_decay * param
+        if self.decoupled_weight_decay and self.weight_decay != 0:
+            param *= 1 - self.lr * self.weight_decay
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         exp_avg += (1 - beta1) * (grad - exp_avg)
         exp_avg_sq *= beta2
@@ -94,15 +83,9 @@ class AdamW(Adam):
     with ``weight_decay = λ/n``); with Adam they do not, which is why AdamW exists.
     """
 
-    _decoupled = True
+    decoupled_weight_decay = True
 
-    def __init__(
-        self,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-        amsgrad: bool = False,
-        maximize: bool = False,
-    ) -> None:
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
+                 maximize: bool = False) -> None:  # fmt: skip
         super().__init__(lr, betas, eps, weight_decay, amsgrad, maximize)

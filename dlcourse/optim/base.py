@@ -1,7 +1,9 @@
 """The base class of every optimiser: hyperparameters, per-parameter state, checkpointing.
 
 Subclasses list their hyperparameters in ``hyper`` and implement ``_update`` for one
-parameter array; see :mod:`dlcourse.optim`.
+parameter array; the two options every optimiser shares, ``maximize`` and (coupled)
+``weight_decay``, are applied to the gradient here before ``_update`` sees it. See
+:mod:`dlcourse.optim`.
 """
 
 from __future__ import annotations
@@ -42,12 +44,23 @@ class Optimizer:
     Subclasses list their hyperparameters in ``hyper`` (constructor argument names,
     in order) and implement ``_update(param, grad, state)`` for one parameter array,
     where ``state`` is that parameter's dict of buffers (empty on the first step).
+
+    ``step`` hands ``_update`` the gradient of torch.optim's first two lines::
+
+        if maximize: g ← −g
+        if weight_decay ≠ 0: g ← g + weight_decay·θ          (L2 term added to the gradient)
+
+    A subclass with *decoupled* weight decay (AdamW) sets ``decoupled_weight_decay`` and
+    applies ``weight_decay`` to θ itself in ``_update``.
     """
 
     hyper: tuple[str, ...] = ("lr",)
+    decoupled_weight_decay = False
 
-    def __init__(self, lr: float) -> None:
+    def __init__(self, lr: float, weight_decay: float = 0.0, maximize: bool = False) -> None:
         self.lr = check("lr", lr, 0.0, open_low=True)
+        self.weight_decay = check("weight_decay", weight_decay, 0.0)
+        self.maximize = bool(maximize)
         self.state: dict[int, dict[str, Any]] = {}
 
     @property
@@ -82,7 +95,11 @@ class Optimizer:
                             f"the parameter has {tuple(p.shape)}"
                         )
                     state[key] = _like(buf, p)
-            self._update(p, -g if getattr(self, "maximize", False) else g, state)
+            if self.maximize:
+                g = -g
+            if self.weight_decay != 0 and not self.decoupled_weight_decay:
+                g = g + self.weight_decay * p
+            self._update(p, g, state)
 
     def _update(self, param, grad, state: dict[str, Any]) -> None:  # pragma: no cover
         raise NotImplementedError

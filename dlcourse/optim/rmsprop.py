@@ -32,24 +32,16 @@ class RMSprop(Optimizer):
 
     hyper = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
 
-    def __init__(
-        self,
-        lr: float = 1e-2,
-        alpha: float = 0.99,
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        momentum: float = 0.0,
-        centered: bool = False,
-        maximize: bool = False,
-    ) -> None:
-        super().__init__(lr)
+    def __init__(self, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 maximize: bool = False) -> None:  # fmt: skip
+        super().__init__(lr, weight_decay, maximize)
         self.alpha = check("alpha", alpha, 0.0, 1.0)
         self.eps = check("eps", eps, 0.0, open_low=True)
-        self.weight_decay = check("weight_decay", weight_decay, 0.0)
         self.momentum = check("momentum", momentum, 0.0)
-        self.centered, self.maximize = bool(centered), bool(maximize)
+        self.centered = bool(centered)
 
-    def _update(self, param, grad, state):
+    def _update(self, param, grad, state):  # grad: after maximize and weight decay
         xp = namespace(param)
         if not state:
             state["step"] = 0
@@ -59,8 +51,6 @@ class RMSprop(Optimizer):
             if self.centered:
                 state["grad_avg"] = xp.zeros_like(param)
         state["step"] += 1
-        if self.weight_decay != 0:
-            grad = grad + self.weight_decay * param
         square_avg = state["square_avg"]
         square_avg *= self.alpha
         square_avg += (1 - self.alpha) * grad * grad

@@ -34,29 +34,20 @@ class SGD(Optimizer):
 
     hyper = ("lr", "momentum", "dampening", "nesterov", "weight_decay", "maximize")
 
-    def __init__(
-        self,
-        lr: float = 1e-3,
-        momentum: float = 0.0,
-        dampening: float = 0.0,
-        nesterov: bool = False,
-        weight_decay: float = 0.0,
-        maximize: bool = False,
-    ) -> None:
-        super().__init__(lr)
+    def __init__(self, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0,
+                 maximize: bool = False) -> None:  # fmt: skip
+        super().__init__(lr, weight_decay, maximize)
         self.momentum = check("momentum", momentum, 0.0)
         self.dampening = check("dampening", dampening, 0.0, 1.0, open_high=False)
-        self.weight_decay = check("weight_decay", weight_decay, 0.0)
         if nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError(
                 "nesterov=True needs momentum > 0 and dampening = 0; got "
                 f"momentum={momentum!r}, dampening={dampening!r}"
             )
-        self.nesterov, self.maximize = bool(nesterov), bool(maximize)
+        self.nesterov = bool(nesterov)
 
-    def _update(self, param, grad, state):
-        if self.weight_decay != 0:
-            grad = grad + self.weight_decay * param
+    def _update(self, param, grad, state):  # grad: after maximize and weight decay
         if self.momentum != 0:
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = buf = copy(grad)

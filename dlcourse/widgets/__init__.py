@@ -23,77 +23,25 @@ ipywidgets is imported only when an explorer is built, so importing this package
 
 from __future__ import annotations
 
-from dlcourse.widgets.activation import (
-    ACTIVATION_PARAMETERS as ACTIVATION_PARAMETERS,
-)
-from dlcourse.widgets.activation import (
-    SATURATION_LEVEL as SATURATION_LEVEL,
-)
-from dlcourse.widgets.activation import (
-    ActivationExplorer,
-    activation_explorer,
-    activation_statistics,
-    plot_activation,
-)
-from dlcourse.widgets.approximation import (
-    DEFAULT_STEEPNESS as DEFAULT_STEEPNESS,
-)
-from dlcourse.widgets.approximation import (
-    UniversalApproximationExplorer,
-    plot_bump_approximation,
-    universal_approximation_explorer,
-)
-from dlcourse.widgets.minibatch_sgd import (
-    LeastSquaresBowl,
-    MinibatchSGDExplorer,
-    least_squares_bowl,
-    minibatch_sgd_explorer,
-    minibatch_sgd_path,
-    plot_minibatch_sgd,
-)
-from dlcourse.widgets.neuron import NeuronExplorer, neuron_explorer, plot_neuron
-from dlcourse.widgets.optimizer_race import (
-    QUADRATIC_CURVATURES as QUADRATIC_CURVATURES,
-)
-from dlcourse.widgets.optimizer_race import (
-    RACE_OPTIMIZERS,
-    RACE_SURFACES,
-    OptimizerRace,
-    optimizer_race,
-    plot_optimizer_race,
-    race_paths,
-)
-from dlcourse.widgets.optimizer_race import (
-    RaceSurface as RaceSurface,
-)
-from dlcourse.widgets.player import StaticPlayer, static_player
+from dlcourse.widgets import activation as _activation
+from dlcourse.widgets import approximation as _approximation
+from dlcourse.widgets import minibatch_sgd as _minibatch_sgd
+from dlcourse.widgets import neuron as _neuron
+from dlcourse.widgets import optimizer_race as _optimizer_race
+from dlcourse.widgets import player as _player
+from dlcourse.widgets.activation import *  # noqa: F403
+from dlcourse.widgets.approximation import *  # noqa: F403
+from dlcourse.widgets.minibatch_sgd import *  # noqa: F403
+from dlcourse.widgets.neuron import *  # noqa: F403
+from dlcourse.widgets.optimizer_race import *  # noqa: F403
+from dlcourse.widgets.player import *  # noqa: F403
 
-# What `from dlcourse.widgets import *` gives, as before the split into submodules; the
-# names imported `as` themselves above (SATURATION_LEVEL, RaceSurface, ...) are importable
-# by name but, as before, not part of the star import.
+# The package exports what its modules export: each module's __all__ is the one list.
 __all__ = [
-    "NeuronExplorer",
-    "neuron_explorer",
-    "plot_neuron",
-    "ActivationExplorer",
-    "activation_explorer",
-    "activation_statistics",
-    "plot_activation",
-    "UniversalApproximationExplorer",
-    "plot_bump_approximation",
-    "universal_approximation_explorer",
-    "LeastSquaresBowl",
-    "MinibatchSGDExplorer",
-    "least_squares_bowl",
-    "minibatch_sgd_explorer",
-    "minibatch_sgd_path",
-    "plot_minibatch_sgd",
-    "OptimizerRace",
-    "RACE_OPTIMIZERS",
-    "RACE_SURFACES",
-    "optimizer_race",
-    "plot_optimizer_race",
-    "race_paths",
-    "StaticPlayer",
-    "static_player",
+    *_neuron.__all__,
+    *_activation.__all__,
+    *_approximation.__all__,
+    *_minibatch_sgd.__all__,
+    *_optimizer_race.__all__,
+    *_player.__all__,
 ]

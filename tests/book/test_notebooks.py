@@ -4,10 +4,18 @@ Each notebook runs in its own pytest process (``--nbval``), so a kernel crash or
 cell cannot take the rest of the suite with it. Outputs that legitimately vary (widgets,
 timings, progress bars) sit in cells tagged ``nbval-ignore-output``; memory addresses,
 paths and glued images are masked by ``nbval-sanitize.cfg``.
+
+A notebook that needs what this environment lacks is skipped with the reason: the packages
+its metadata lists under ``dlcourse.requires_packages`` (torch: ``make test TORCH=``
+installs none) and the data sets under ``dlcourse.requires_data``. Its committed outputs
+were produced with them, so without them it could not reproduce those outputs.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import re
 import subprocess
 import sys
 
@@ -30,8 +38,50 @@ def test_notebook_has_outputs(notebook):
     assert not errors, f"{notebook.name} was committed with an error output"
 
 
+def missing_requirements(notebook) -> list[str]:
+    """What the notebook's ``dlcourse`` metadata requires and this environment lacks."""
+    needs = json.loads(notebook.read_text(encoding="utf-8"))["metadata"].get("dlcourse", {})
+    missing = [
+        f"the package {name}"
+        for name in needs.get("requires_packages", [])
+        if importlib.util.find_spec(name) is None
+    ]
+    if needs.get("requires_data"):
+        from dlcourse.data import available
+
+        missing += [f"the data set {n}" for n in needs["requires_data"] if not available(n)]
+    return missing
+
+
+def test_notebooks_using_torch_declare_it(notebook):
+    """A notebook that imports torch lists it in its metadata, unless every cell importing it
+    is optional (``except ImportError``) and tagged ``nbval-ignore-output``: otherwise the
+    torch-free suite would fail on it instead of skipping it."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    if "torch" in nb.metadata.get("dlcourse", {}).get("requires_packages", []):
+        return
+    for i, cell in enumerate(nb.cells):
+        imports = cell.cell_type == "code" and re.search(
+            r"^\s*(import|from) torch\b", cell.source, re.M
+        )
+        optional = (
+            "except ImportError" in cell.source
+            and "nbval-ignore-output" in cell.metadata.get("tags", [])
+        )
+        assert not imports or optional, (
+            f"{notebook.name}, cell {i} imports torch: guard it (try/except ImportError, tag "
+            'nbval-ignore-output) or add "dlcourse": {"requires_packages": ["torch"]} to the '
+            "notebook's metadata"
+        )
+
+
 @pytest.mark.slow
 def test_notebook_reproduces_its_outputs(notebook, root):
+    missing = missing_requirements(notebook)
+    if missing:
+        pytest.skip(f"{notebook.name} needs {' and '.join(missing)}, which is not installed")
     cmd = [
         sys.executable,
         "-m",

@@ -117,11 +117,14 @@ def test_model_gradient_check_through_a_small_cnn():
 
 
 # ---------------------------------------------------------------- PyTorch parity
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
+@pytest.fixture(scope="module")
+def torch():
+    """The torch module; without it only these parity tests skip, not the whole file."""
+    return pytest.importorskip("torch")
 
 
-def torch_conv(x, W, b, G, stride, padding):
+def torch_conv(torch, x, W, b, G, stride, padding):
+    F = torch.nn.functional
     xt = torch.tensor(x, requires_grad=True)
     Wt = torch.tensor(W, requires_grad=True)
     bt = torch.tensor(b, requires_grad=True)
@@ -131,7 +134,7 @@ def torch_conv(x, W, b, G, stride, padding):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_conv_matches_torch(case):
+def test_conv_matches_torch(torch, case):
     m, C, H, Wd, C_out, k, s, p = case
     rng = np.random.default_rng(6)
     layer = Conv2d(C, C_out, k, stride=s, padding=p, seed=7)
@@ -140,7 +143,7 @@ def test_conv_matches_torch(case):
     out = layer.forward(x)
     G = rng.standard_normal(out.shape)
     dx = layer.backward(G)
-    t_out, t_dx, t_dW, t_db = torch_conv(x, layer.W, layer.b, G, s, p)
+    t_out, t_dx, t_dW, t_db = torch_conv(torch, x, layer.W, layer.b, G, s, p)
     assert np.abs(t_dW).max() > 0 and np.abs(t_dx).max() > 0  # the comparison is not vacuous
     for mine, theirs in ((out, t_out), (dx, t_dx), (layer.grad_W, t_dW), (layer.grad_b, t_db)):
         assert mine.shape == theirs.shape
@@ -149,7 +152,7 @@ def test_conv_matches_torch(case):
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("k, stride, H, Wd", POOLS)
-def test_pool_matches_torch(kind, k, stride, H, Wd):
+def test_pool_matches_torch(torch, kind, k, stride, H, Wd):
     rng = np.random.default_rng(8)
     layer = (MaxPool2d if kind == "max" else AvgPool2d)(k, stride)
     x = rng.standard_normal((2, 3, H, Wd))
@@ -159,6 +162,7 @@ def test_pool_matches_torch(kind, k, stride, H, Wd):
     G = rng.standard_normal(out.shape)
     dx = layer.backward(G)
     xt = torch.tensor(x, requires_grad=True)
+    F = torch.nn.functional
     fn = F.max_pool2d if kind == "max" else F.avg_pool2d
     t_out = fn(xt, k, stride)
     t_out.backward(torch.tensor(G))
@@ -167,7 +171,7 @@ def test_pool_matches_torch(kind, k, stride, H, Wd):
     assert np.max(np.abs(dx - xt.grad.numpy())) < 1e-10
 
 
-def test_small_cnn_matches_torch_sequential():
+def test_small_cnn_matches_torch_sequential(torch):
     """A conv-relu-pool-flatten-linear stack: every gradient equals torch autograd's."""
     rng = np.random.default_rng(9)
     layers = [Conv2d(1, 4, 3, padding=1, seed=0), Activation("relu"), MaxPool2d(2),

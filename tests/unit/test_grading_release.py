@@ -15,13 +15,14 @@ import re
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from dlcourse.grading import public
-from dlcourse.grading.gradescope import build_wheel
+from dlcourse.grading.gradescope import build_wheel, copy_build_sources
 from dlcourse.grading.release import release_student
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,9 +78,14 @@ def test_public_source_cuts_exactly_the_hidden_tests():
     assert "default_rng(63)" not in out and "mark.hidden" not in out
 
 
-def test_the_package_ships_the_current_public_tests():
-    changed, extra = public.write_public_tests(TESTS, check=True)
-    assert not changed and not extra, "run `dlcourse release` to update the public tests"
+def test_a_checkout_checks_against_tests_exercises_and_holds_no_copy_of_it():
+    from dlcourse.grading.check import default_tests_dir
+
+    assert default_tests_dir() == TESTS
+    tracked = subprocess.run(
+        ["git", "ls-files", str(public.PACKAGE_TESTS)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert not tracked.stdout.strip(), "the public tests are generated at build time, not kept"
 
 
 def test_student_release_holds_notebooks_public_tests_and_no_answers(tmp_path):
@@ -122,9 +128,41 @@ def test_wheel_ships_public_tests_but_no_hidden_test_or_solution(wheel):
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         texts = {n: zf.read(n).decode("utf-8", "replace") for n in names}
-    assert "dlcourse/grading/public_tests/test_06_backprop.py" in names
+    shipped = {
+        n.rsplit("/", 1)[1]: texts[n]
+        for n in names
+        if n.startswith("dlcourse/grading/public_tests/") and not n.endswith("__init__.py")
+    }
+    assert shipped == public.public_files(TESTS), "the wheel must ship the current public tests"
     assert not any(n.startswith(("solutions/", "tests/")) or n.endswith(".ipynb") for n in names)
     assert_no_answers(texts)
+
+
+def test_sdist_ships_public_tests_not_tests_and_builds_the_same_wheel(wheel, tmp_path):
+    """PyPI gets an sdist: it holds the generated public tests instead of tests/ (the hidden
+    tests), and a wheel built from it ships the same public tests as one from the checkout."""
+    source = tmp_path / "src"
+    copy_build_sources(ROOT, source)
+    build = [sys.executable, "-c", "import sys; from setuptools import build_meta as b; "
+             "print(getattr(b, sys.argv[1])(sys.argv[2]))"]  # fmt: skip
+    run = subprocess.run([*build, "build_sdist", str(tmp_path / "dist")], cwd=source,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    sdist = tmp_path / "dist" / run.stdout.strip().splitlines()[-1]
+    with tarfile.open(sdist) as tf:
+        members = {m.name.split("/", 1)[1]: m for m in tf.getmembers() if m.isfile()}
+        texts = {n: tf.extractfile(m).read().decode() for n, m in members.items()}
+        tf.extractall(tmp_path / "unpacked", filter="data")
+    assert not any(n.startswith("tests/") for n in texts)
+    assert "dlcourse/grading/public_tests/test_06_backprop.py" in texts
+    assert_no_answers(texts)
+    [unpacked] = (tmp_path / "unpacked").iterdir()
+    run = subprocess.run([*build, "build_wheel", str(tmp_path / "dist")], cwd=unpacked,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    again = tmp_path / "dist" / run.stdout.strip().splitlines()[-1]
+    with zipfile.ZipFile(wheel) as first, zipfile.ZipFile(again) as second:
+        for name in first.namelist():
+            if name.startswith("dlcourse/grading/public_tests/"):
+                assert first.read(name) == second.read(name), name
 
 
 def test_check_runs_from_the_wheel_in_a_fresh_venv(wheel, tmp_path):

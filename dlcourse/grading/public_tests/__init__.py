@@ -1,1 +1,0 @@
-"""The public grading tests that ``dlcourse.check`` runs (written by ``dlcourse release``)."""

@@ -1,0 +1,71 @@
+"""One build step on top of pyproject.toml: the public exercise tests that ``dlcourse.check``
+runs after a plain ``pip install``.
+
+``tests/exercises/test_NN_topic.py`` (public and hidden tests) is their only source; the
+repository holds no copy. Building a wheel from a checkout writes the public part of each
+module (:func:`dlcourse.grading.public.public_files`) into the wheel's
+``dlcourse/grading/public_tests/``; an sdist carries those generated files instead of
+``tests/`` (which holds the hidden tests), so a wheel built from the sdist ships them too.
+Editable installs generate nothing: in a checkout ``dlcourse.check`` reads
+``tests/exercises`` itself.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
+
+ROOT = Path(__file__).resolve().parent
+SOURCE = ROOT / "tests" / "exercises"
+PUBLIC_TESTS = Path("dlcourse", "grading", "public_tests")
+
+
+def write_public_tests(base: Path) -> None:
+    """Write ``base/dlcourse/grading/public_tests/`` from ``tests/exercises``."""
+    # loaded by path: the build environment has setuptools but not numpy, so the package
+    # itself cannot be imported here (public.py uses the standard library only)
+    spec = importlib.util.spec_from_file_location(
+        "_dlcourse_public", ROOT / "dlcourse" / "grading" / "public.py"
+    )
+    public = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(public)
+    files = public.public_files(SOURCE)
+    if len(files) < 2:
+        raise RuntimeError(f"no grading tests test_NN_*.py in {SOURCE}")
+    dest = Path(base) / PUBLIC_TESTS
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, text in {"__init__.py": "", **files}.items():
+        (dest / name).write_text(text, encoding="utf-8")
+
+
+class BuildPy(build_py):
+    """``build_py`` plus the public tests, cut from ``tests/exercises`` when it is here."""
+
+    def run(self) -> None:
+        super().run()
+        if self.editable_mode:
+            return
+        if SOURCE.is_dir():
+            write_public_tests(Path(self.build_lib))
+        elif not (ROOT / PUBLIC_TESTS / "conftest.py").is_file():
+            raise RuntimeError(
+                "cannot build dlcourse without its public exercise tests: build from a "
+                "checkout (with tests/exercises) or from an sdist (with "
+                f"{PUBLIC_TESTS.as_posix()})"
+            )
+
+
+class Sdist(sdist):
+    """``sdist`` with the generated public tests in place of ``tests/``."""
+
+    def make_release_tree(self, base_dir, files) -> None:
+        super().make_release_tree(base_dir, files)
+        if SOURCE.is_dir():
+            write_public_tests(Path(base_dir))
+
+
+setup(cmdclass={"build_py": BuildPy, "sdist": Sdist})
