@@ -283,6 +283,8 @@ def test_chapter_5_runs_top_to_bottom_in_the_lab_front_end(fresh_clone, lab_brow
     headless Chromium), clear all outputs (Edit menu), Run All Cells (Run menu) and wait. Every
     code cell has run, in order, without an error, and the training cell near the end prints
     what the committed chapter shows (a seeded run: the same accuracies to the last digit)."""
+    from selenium.webdriver.common.by import By
+
     committed = json.loads((fresh_clone / CHAPTER).read_text(encoding="utf-8"))
     code = [c for c in committed["cells"] if c["cell_type"] == "code"]
     training = next(
@@ -318,6 +320,19 @@ def test_chapter_5_runs_top_to_bottom_in_the_lab_front_end(fresh_clone, lab_brow
 
         state = _poll(driver, finished, 600, "Run All did not finish")
         seconds = time.monotonic() - started
+        # the screenshot shows the training cell and what it printed (and no news prompt)
+        for button in driver.find_elements(By.XPATH, "//button[normalize-space()='No']"):
+            button.click()
+        driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "const nb = window.jupyterapp.shell.currentWidget.content;"
+            "const cells = Array.from({length: nb.model.cells.length}, (_, i) => i)"
+            "  .filter(i => nb.model.cells.get(i).type === 'code');"
+            "nb.activeCellIndex = cells[arguments[0]];"
+            "Promise.resolve(nb.scrollToItem(cells[arguments[0]], 'end'))"
+            "  .then(() => setTimeout(done, 1000));",
+            training,
+        )
         shots = ROOT / "_build" / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(shots / "lab-05_backprop-run-all.png"))
