@@ -1,11 +1,14 @@
 """JupyterLab as a student meets it: a headless server on 127.0.0.1 with a token, a chapter and
 an exercise opened through the REST API and executed in a kernel over the kernel websocket,
-the way the Lab front end does it; then the server is shut down.
+the way the Lab front end does it; then the server is shut down. One test goes further and
+drives the Lab front end itself in headless Chromium, on a fresh clone of the repository:
+open Chapter 5, clear its outputs, Run All Cells from the Run menu, and read the results.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -52,21 +55,22 @@ class Lab:
             return json.loads(raw) if raw else None
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+@contextlib.contextmanager
+def running_lab(root_dir: Path, runtime: Path, *options: str):
+    """Start ``jupyter lab`` on ``root_dir`` (127.0.0.1, a fresh token), yield a ``Lab``, and
+    shut the server down through its API afterwards."""
     token, port = uuid.uuid4().hex, free_port()
-    runtime = tmp_path_factory.mktemp("jupyter-runtime")
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or "jupyter"
     cmd = [
         jupyter, "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
-        "--ServerApp.open_browser=False",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}",
+        "--ServerApp.open_browser=False", *options,
     ]  # fmt: skip
     if os.geteuid() == 0:
         cmd.append("--allow-root")  # as `make lab` does
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime))
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cmd, cwd=root_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     server = Lab(port, token, proc)
@@ -81,13 +85,22 @@ def lab(tmp_path_factory):
                 proc.kill()
                 pytest.fail(f"jupyter lab did not start:\n{out[-3000:]}")
             time.sleep(0.5)
-    yield server
     try:
-        server.request("POST", "/api/shutdown")
-        proc.wait(timeout=30)
+        yield server
     finally:
+        try:
+            server.request("POST", "/api/shutdown")
+            proc.wait(timeout=30)
+        except (urllib.error.URLError, ConnectionError, subprocess.TimeoutExpired):
+            pass
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    with running_lab(ROOT, tmp_path_factory.mktemp("jupyter-runtime")) as server:
+        yield server
 
 
 def test_lab_refuses_requests_without_the_token(lab):
@@ -179,3 +192,155 @@ def test_an_exercise_check_prints_feedback_in_lab(lab):
     # check cell is run past them, as a student who runs all cells would see it
     assert "06" in out or "backprop" in out.lower(), out[:500]
     assert "not implemented yet" in out, f"dlcourse.check printed no feedback:\n{out[-1500:]}"
+
+
+# ------------------------------------------------------------- the Lab front end, as a reader
+CHROMIUM = next(
+    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
+)
+CHROMEDRIVER = shutil.which("chromedriver")
+CHAPTER = "book/05_backprop.ipynb"
+
+# The open notebook as the front end holds it (JupyterLab started with expose_app_in_browser):
+# its kernel's status and, for every code cell, the execution count and the outputs.
+NOTEBOOK_STATE = """
+const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+if (!w || !w.content || !w.content.model || !w.sessionContext || !w.context.isReady) return null;
+const model = w.content.model.cells, cells = [];
+for (let i = 0; i < model.length; i++) {
+  const c = model.get(i);
+  if (c.type !== 'code') continue;
+  cells.push({count: c.executionCount, outputs: c.outputs.toJSON().map(o => ({
+    type: o.output_type,
+    text: o.output_type === 'stream' ? [].concat(o.text).join('')
+        : o.output_type === 'error' ? o.ename + ': ' + o.evalue : ''}))});
+}
+const kernel = w.sessionContext.session && w.sessionContext.session.kernel;
+return {path: w.context.path, kernel: kernel ? kernel.status : null,
+        name: w.sessionContext.kernelDisplayName, cells: cells};
+"""
+
+
+@pytest.fixture(scope="module")
+def fresh_clone(tmp_path_factory) -> Path:
+    """``git clone`` of this repository (its committed state), as a new reader would start."""
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout of the course to clone")
+    clone = tmp_path_factory.mktemp("fresh") / "dlcourse"
+    subprocess.run([git, "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120)
+    return clone
+
+
+@pytest.fixture(scope="module")
+def lab_browser(tmp_path_factory):
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("the Lab front end test needs chromium and chromedriver (make sysdeps)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--window-size=1400,1000", f"--user-data-dir={tmp_path_factory.mktemp('lab-profile')}",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(120)
+    yield driver
+    driver.quit()
+
+
+def _menu(driver, menu: str, command: str) -> None:
+    """Open a menu of Lab's menu bar and click one of its items, as a reader does."""
+    from selenium.webdriver.common.by import By
+
+    bar = [e for e in driver.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-item")
+           if e.text.strip() == menu]  # fmt: skip
+    assert bar, f"JupyterLab shows no {menu} menu"
+    bar[0].click()
+    items = driver.find_elements(By.CSS_SELECTOR, f'.lm-Menu-item[data-command="{command}"]')
+    assert items, f"the {menu} menu has no item for {command}"
+    items[0].click()
+
+
+def _poll(driver, done, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = driver.execute_script(NOTEBOOK_STATE)
+        if state is not None and done(state):
+            return state
+        time.sleep(1)
+    pytest.fail(
+        f"JupyterLab: {what} within {timeout:.0f} s (last state: {state and state['kernel']})"
+    )
+
+
+def test_chapter_5_runs_top_to_bottom_in_the_lab_front_end(fresh_clone, lab_browser, tmp_path):
+    """A new reader's first session: from a fresh clone, open Chapter 5 in JupyterLab (in
+    headless Chromium), clear all outputs (Edit menu), Run All Cells (Run menu) and wait. Every
+    code cell has run, in order, without an error, and the training cell near the end prints
+    what the committed chapter shows (a seeded run: the same accuracies to the last digit)."""
+    from selenium.webdriver.common.by import By
+
+    committed = json.loads((fresh_clone / CHAPTER).read_text(encoding="utf-8"))
+    code = [c for c in committed["cells"] if c["cell_type"] == "code"]
+    training = next(
+        i for i, c in enumerate(code)
+        if any("test accuracy after" in "".join(o.get("text", "")) for o in c["outputs"])
+    )  # fmt: skip
+    streams = [o["text"] for o in code[training]["outputs"] if o["output_type"] == "stream"]
+    expected = "".join(t if isinstance(t, str) else "".join(t) for t in streams)
+    with running_lab(fresh_clone, tmp_path, "--LabApp.expose_app_in_browser=True") as lab:
+        driver = lab_browser
+        driver.get(f"{lab.base}/lab/tree/{CHAPTER}?token={lab.token}")
+        state = _poll(
+            driver, lambda s: s["kernel"] == "idle", 240, "Chapter 5 did not open with a kernel"
+        )
+        assert state["path"] == CHAPTER and len(state["cells"]) == len(code)
+        assert state["name"].startswith("Python 3"), state["name"]
+        _menu(driver, "Edit", "editmenu:clear-all")
+        _poll(driver, lambda s: all(c["count"] is None for c in s["cells"]), 30,
+              "the outputs were not cleared")  # fmt: skip
+        started = time.monotonic()
+        _menu(driver, "Run", "runmenu:run-all")
+        idle_since: list[float] = []
+
+        def finished(s) -> bool:
+            if all(c["count"] is not None for c in s["cells"]) and s["kernel"] == "idle":
+                return True
+            # a cell that raises stops Run All: the kernel idles with cells left unrun
+            if s["kernel"] == "idle" and time.monotonic() - started > 10:
+                idle_since.append(time.monotonic())
+                return idle_since[-1] - idle_since[0] > 15
+            idle_since.clear()
+            return False
+
+        state = _poll(driver, finished, 600, "Run All did not finish")
+        seconds = time.monotonic() - started
+        # the screenshot shows the training cell and what it printed (and no news prompt)
+        for button in driver.find_elements(By.XPATH, "//button[normalize-space()='No']"):
+            button.click()
+        driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "const nb = window.jupyterapp.shell.currentWidget.content;"
+            "const cells = Array.from({length: nb.model.cells.length}, (_, i) => i)"
+            "  .filter(i => nb.model.cells.get(i).type === 'code');"
+            "nb.activeCellIndex = cells[arguments[0]];"
+            "Promise.resolve(nb.scrollToItem(cells[arguments[0]], 'end'))"
+            "  .then(() => setTimeout(done, 1000));",
+            training,
+        )
+        shots = ROOT / "_build" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(shots / "lab-05_backprop-run-all.png"))
+    errors = [o["text"] for c in state["cells"] for o in c["outputs"] if o["type"] == "error"]
+    assert not errors, f"Chapter 5 raised in JupyterLab: {errors}"
+    counts = [c["count"] for c in state["cells"]]
+    assert counts == list(range(1, len(code) + 1)), f"cells did not all run in order: {counts}"
+    shown = "".join(o["text"] for o in state["cells"][training]["outputs"] if o["type"] == "stream")
+    assert "test accuracy after 30 epochs" in shown, shown[-500:]
+    assert shown == expected, f"the training cell printed\n{shown}\ninstead of\n{expected}"
+    print(f"Chapter 5: {len(code)} code cells ran in JupyterLab in {seconds:.0f} s")
