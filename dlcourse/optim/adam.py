@@ -29,6 +29,7 @@ class Adam(Optimizer):
     lets the denominator shrink.
     """
 
+    elementwise = True  # fused over a flat parameter vector (see optim.flat)
     hyper = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
     _decoupled = False
 
@@ -69,16 +70,25 @@ class Adam(Optimizer):
             else:
                 grad = grad + self.weight_decay * param
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (1 - beta1) * (grad - exp_avg)
+        # the formulas above with one temporary array each (in-place operators, same rounding)
+        change = grad - exp_avg
+        change *= 1 - beta1
+        exp_avg += change  # m ← m + (1 − β₁)(g − m)
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        change = (1 - beta2) * grad
+        change *= grad
+        exp_avg_sq += change  # v ← β₂v + (1 − β₂) g ⊙ g
         if self.amsgrad:
             state["max_exp_avg_sq"] = second = xp.maximum(state["max_exp_avg_sq"], exp_avg_sq)
         else:
             second = exp_avg_sq
         step_size = self.lr / (1 - beta1**t)
-        denom = xp.sqrt(second) / (1 - beta2**t) ** 0.5 + self.eps
-        param -= step_size * exp_avg / denom
+        denom = xp.sqrt(second)
+        denom /= (1 - beta2**t) ** 0.5
+        denom += self.eps  # √v̂ / √(1 − β₂ᵗ) + eps
+        change = step_size * exp_avg
+        change /= denom
+        param -= change  # θ ← θ − (lr / (1 − β₁ᵗ)) m / denom
 
 
 class AdamW(Adam):

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._validation import check_interval
 from ..backend import namespace, to_numpy
+from . import flat
 
 __all__ = ["Optimizer"]
 
@@ -42,13 +43,18 @@ class Optimizer:
     Subclasses list their hyperparameters in ``hyper`` (constructor argument names,
     in order) and implement ``_update(param, grad, state)`` for one parameter array,
     where ``state`` is that parameter's dict of buffers (empty on the first step).
+    A subclass whose ``_update`` is purely elementwise sets ``elementwise = True``: then
+    parameters and gradients given as :class:`dlcourse.optim.flat.FlatList` s (as
+    ``Network`` gives them) are updated by one ``_update`` on their flat vectors.
     """
 
     hyper: tuple[str, ...] = ("lr",)
+    elementwise = False
 
     def __init__(self, lr: float) -> None:
         self.lr = check("lr", lr, 0.0, open_low=True)
         self.state: dict[int, dict[str, Any]] = {}
+        self._flat_cache: dict[str, flat.FlatList] = {}  # views handed out by fused steps
 
     @property
     def lr(self) -> float:
@@ -61,6 +67,8 @@ class Optimizer:
 
     def step(self, params: Sequence, grads: Sequence) -> None:
         """Update every ``params[i]`` in place from ``grads[i]`` (same shapes)."""
+        if self.elementwise and flat.fusable(params, grads) and self._fused_step(params, grads):
+            return
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
         if self.state and max(self.state) >= len(params):
@@ -84,12 +92,24 @@ class Optimizer:
                     state[key] = _like(buf, p)
             self._update(p, -g if getattr(self, "maximize", False) else g, state)
 
+    def _fused_step(self, params: flat.FlatList, grads: flat.FlatList) -> bool:
+        """One ``_update`` on the flat vectors behind ``params`` and ``grads``; False (and
+        nothing done) when the per-array state cannot be fused (see ``flat.flat_state``)."""
+        state = flat.flat_state(self.state, params, self._flat_cache, _like)
+        if state is None:
+            return False
+        g = grads.flat
+        self._update(params.flat, -g if getattr(self, "maximize", False) else g, state)
+        flat.share_state(state, self.state, params, self._flat_cache)
+        return True
+
     def _update(self, param, grad, state: dict[str, Any]) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def zero_state(self) -> None:
         """Forget all per-parameter state (momentum buffers, moments, step counts)."""
         self.state = {}
+        self._flat_cache = {}
 
     def state_dict(self) -> dict[str, Any]:
         """Flat dict: hyperparameters by name, and ``"state.<i>.<buffer>"`` entries.
