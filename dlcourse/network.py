@@ -14,7 +14,6 @@ The cost is the mean over the ``m`` rows of a per-example cost, plus Nielsen's L
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,7 @@ from dlcourse.backend import get_device, is_torch
 from dlcourse.costs import Cost, get_cost
 from dlcourse.init import get_initializer, init_bias
 from dlcourse.network_io import NETWORK_FORMAT, load_network, network_metadata, save_network
-from dlcourse.optim.flat import FlatList, as_flat_list, empty_views, flat_views
+from dlcourse.optim.flat import FlatList, Spare, cut, layout
 from dlcourse.train import Trainable
 
 
@@ -95,7 +94,9 @@ class Network(Trainable):
         # one flat vector, W^l and b^l views of it (optimisers update it in one pass;
         # see dlcourse.optim.flat); on a device, the same initial values copied once
         vector = self._cast(np.concatenate([np.ravel(p) for p in initial]))
-        self._flat_params = flat_views(vector, [p.shape for p in initial])
+        self._layout = layout([p.shape for p in initial])
+        self._flat_params = cut(vector, self._layout)
+        self._spare_gradients = Spare()  # the gradient vector, reused once nobody holds it
         self.weights: list[np.ndarray] = list(self._flat_params[0::2])
         self.biases: list[np.ndarray] = list(self._flat_params[1::2])
         self._matmul, self._sum = products(self.device)  # np.matmul/np.sum or torch's (out=)
@@ -173,7 +174,7 @@ class Network(Trainable):
         zs, activations = self._forward_pass(X)
         L = len(self.weights)
         m = X.shape[0]
-        grads = self._gradient_views()  # ∂C/∂W^1, ∂C/∂b^1, ...: views of one fresh vector
+        grads = self._gradient_views()  # ∂C/∂W^1, ∂C/∂b^1, ...: views of one free vector
         grad_W, grad_b = grads[0::2], grads[1::2]
         matmul, total = self._matmul, self._sum  # each writes its result into out=
         if self._fast_delta is not None:
@@ -239,16 +240,16 @@ class Network(Trainable):
         return params
 
     def _gradient_views(self) -> FlatList:
-        """Uninitialised arrays shaped like ``[W^1, b^1, ...]``: views of one fresh vector."""
-        shapes = [tuple(p.shape) for W, b in zip(self.weights, self.biases) for p in (W, b)]
-        if shapes == [tuple(p.shape) for p in self._flat_params]:
-            return empty_views(self._flat_params)
-        return flat_views(self._cast(np.empty(sum(math.prod(s) for s in shapes))), shapes)
+        """Uninitialised arrays shaped like ``[W^1, b^1, ...]``: views of one vector that no
+        earlier result still uses (``dlcourse.optim.flat.Spare``)."""
+        return cut(self._spare_gradients.get(self._flat_params.flat), self._layout)
 
     def gradients(self, X, Y, validate: bool = True) -> list[np.ndarray]:
         """``[∂C/∂W^1, ∂C/∂b^1, ...]`` in the order of :meth:`parameters` (a ``FlatList``)."""
         grad_W, grad_b = self.backprop(X, Y, validate)
-        return as_flat_list([g for gW, gb in zip(grad_W, grad_b) for g in (gW, gb)])
+        grads = [g for gW, gb in zip(grad_W, grad_b) for g in (gW, gb)]
+        vector = grads[0].base if self.device is None else grads[0]._base  # backprop's vector
+        return FlatList(grads, vector)
 
     # ------------------------------------------------------------------ files
     def _metadata(self) -> dict:

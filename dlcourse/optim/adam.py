@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import namespace
+from ..backend import array_module, namespace
 from .base import Optimizer, check
 
 __all__ = ["Adam", "AdamW"]
@@ -70,12 +70,14 @@ class Adam(Optimizer):
             else:
                 grad = grad + self.weight_decay * param
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        # the formulas above with one temporary array each (in-place operators, same rounding)
-        change = grad - exp_avg
+        # the formulas above, written into two reused scratch arrays (same rounding)
+        ops = array_module(param)  # numpy or torch: their functions take out=
+        change, denom = self._scratch(param, 0), self._scratch(param, 1)
+        ops.subtract(grad, exp_avg, out=change)
         change *= 1 - beta1
         exp_avg += change  # m ← m + (1 − β₁)(g − m)
         exp_avg_sq *= beta2
-        change = (1 - beta2) * grad
+        ops.multiply(grad, 1 - beta2, out=change)
         change *= grad
         exp_avg_sq += change  # v ← β₂v + (1 − β₂) g ⊙ g
         if self.amsgrad:
@@ -83,10 +85,10 @@ class Adam(Optimizer):
         else:
             second = exp_avg_sq
         step_size = self.lr / (1 - beta1**t)
-        denom = xp.sqrt(second)
+        ops.sqrt(second, out=denom)
         denom /= (1 - beta2**t) ** 0.5
         denom += self.eps  # √v̂ / √(1 − β₂ᵗ) + eps
-        change = step_size * exp_avg
+        ops.multiply(exp_avg, step_size, out=change)
         change /= denom
         param -= change  # θ ← θ − (lr / (1 − β₁ᵗ)) m / denom
 

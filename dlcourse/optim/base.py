@@ -50,11 +50,13 @@ class Optimizer:
 
     hyper: tuple[str, ...] = ("lr",)
     elementwise = False
+    maximize = False
 
     def __init__(self, lr: float) -> None:
         self.lr = check("lr", lr, 0.0, open_low=True)
         self.state: dict[int, dict[str, Any]] = {}
         self._flat_cache: dict[str, flat.FlatList] = {}  # views handed out by fused steps
+        self._scratch_arrays: dict[tuple, Any] = {}  # temporaries reused between steps
 
     @property
     def lr(self) -> float:
@@ -90,7 +92,7 @@ class Optimizer:
                             f"the parameter has {tuple(p.shape)}"
                         )
                     state[key] = _like(buf, p)
-            self._update(p, -g if getattr(self, "maximize", False) else g, state)
+            self._update(p, -g if self.maximize else g, state)
 
     def _fused_step(self, params: flat.FlatList, grads: flat.FlatList) -> bool:
         """One ``_update`` on the flat vectors behind ``params`` and ``grads``; False (and
@@ -99,9 +101,18 @@ class Optimizer:
         if state is None:
             return False
         g = grads.flat
-        self._update(params.flat, -g if getattr(self, "maximize", False) else g, state)
+        flat.update_in_chunks(self._update, params.flat, -g if self.maximize else g, state)
         flat.share_state(state, self.state, params, self._flat_cache)
         return True
+
+    def _scratch(self, like, k: int = 0):
+        """The ``k``-th scratch array shaped like ``like`` (uninitialised, reused by every
+        step: a place for temporaries, written with ``out=``; never part of the state)."""
+        key = (k, tuple(like.shape), like.dtype, getattr(like, "device", None))
+        array = self._scratch_arrays.get(key)
+        if array is None:
+            array = self._scratch_arrays[key] = namespace(like).empty_like(like)
+        return array
 
     def _update(self, param, grad, state: dict[str, Any]) -> None:  # pragma: no cover
         raise NotImplementedError

@@ -17,6 +17,7 @@ buffers (:func:`flat_state` builds them, :func:`share_state` writes them back).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,8 +28,13 @@ from ..backend import namespace
 __all__ = [
     "FlatList",
     "as_flat_list",
+    "layout",
+    "cut",
     "flat_views",
-    "empty_views",
+    "empty_like",
+    "Spare",
+    "CHUNK",
+    "update_in_chunks",
     "fusable",
     "flat_state",
     "share_state",
@@ -43,27 +49,64 @@ class FlatList(list):
         self.flat = flat
 
 
+def layout(shapes: Sequence[tuple[int, ...]]) -> list[tuple[int, int, tuple[int, ...]]]:
+    """``(start, stop, shape)`` of each array when arrays of ``shapes`` are laid end to end."""
+    out, start = [], 0
+    for shape in shapes:
+        stop = start + math.prod(shape)
+        out.append((start, stop, tuple(shape)))
+        start = stop
+    return out
+
+
+def cut(vector, where: list[tuple[int, int, tuple[int, ...]]]) -> FlatList:
+    """The views of the 1-D array ``vector`` at the places of a :func:`layout`."""
+    return FlatList([vector[start:stop].reshape(shape) for start, stop, shape in where], vector)
+
+
 def flat_views(flat, shapes: Sequence[tuple[int, ...]]) -> FlatList:
     """Cut the 1-D array ``flat`` into consecutive views of the given ``shapes``."""
-    views, start = [], 0
-    for shape in shapes:
-        size = math.prod(shape)
-        views.append(flat[start : start + size].reshape(shape))
-        start += size
-    if start != flat.shape[0]:
+    where = layout(shapes)
+    size = where[-1][1] if where else 0
+    if size != flat.shape[0]:
         raise ValueError(
-            f"shapes {list(shapes)} hold {start} numbers; the vector has {flat.shape[0]}"
+            f"shapes {list(shapes)} hold {size} numbers; the vector has {flat.shape[0]}"
         )
-    return FlatList(views, flat)
+    return cut(flat, where)
 
 
-def empty_views(like: FlatList) -> FlatList:
-    """A fresh (uninitialised) vector shaped like ``like.flat``, cut like ``like``."""
-    vector = like.flat
-    fresh = (
-        np.empty_like(vector) if isinstance(vector, np.ndarray) else vector.new_empty(vector.shape)
-    )
-    return flat_views(fresh, [a.shape for a in like])
+def empty_like(vector):
+    """An uninitialised array like the 1-D ``vector`` (NumPy or torch)."""
+    if isinstance(vector, np.ndarray):
+        return np.empty_like(vector)
+    return vector.new_empty(vector.shape)
+
+
+class Spare:
+    """A NumPy array handed out again once nobody else holds it (or a view of it).
+
+    ``Network.backprop`` returns new gradient arrays on every call. Allocating a large one
+    each step costs fresh memory pages from the operating system; instead, ``get(like)``
+    gives back the array of the previous call when its only remaining reference is the one
+    kept here (CPython's reference count: every view of an array refers to it, so a
+    gradient that the caller still holds is never overwritten). Otherwise, or for torch
+    tensors, it returns a new array like ``like``.
+    """
+
+    def __init__(self) -> None:
+        self.array = None
+
+    def get(self, like):
+        array = self.array
+        # 3 references: self.array, the local name and getrefcount's own argument
+        if array is not None and sys.getrefcount(array) == 3 and array.shape == like.shape:
+            return array
+        self.array = array = empty_like(like)
+        return array if isinstance(array, np.ndarray) else self._forget(array)
+
+    def _forget(self, array):
+        self.array = None  # torch views do not count references to their base tensor
+        return array
 
 
 def as_flat_list(arrays: list) -> list:
@@ -83,14 +126,47 @@ def as_flat_list(arrays: list) -> list:
     return FlatList(arrays, vector) if size == vector.shape[0] else arrays
 
 
+CHUNK = 32_768  # numbers per piece of a fused update: its arrays stay in the core's cache
+
+
+def update_in_chunks(update, param, grad, state: dict) -> None:
+    """Run ``update(param, grad, state)`` (elementwise) on the flat vectors piece by piece.
+
+    Each piece of ``CHUNK`` numbers goes through all of the update's operations while it is
+    in the cache, instead of each operation streaming the whole vector through memory. A
+    piece's state holds views of the flat buffers; where ``update`` creates or replaces a
+    buffer (its first step, AMSGrad's maximum), the piece's values are copied into a flat
+    buffer of ``state``. Numbers (step counts) are updated once, like the arrays.
+    """
+    n = param.shape[0]
+    if n <= CHUNK or not state:  # small, or the first step: buffers are created whole
+        update(param, grad, state)
+        return
+    numbers = {k: v for k, v in state.items() if isinstance(v, (int, float))}
+    for start in range(0, n, CHUNK):
+        piece = slice(start, min(start + CHUNK, n))
+        local = dict(numbers)
+        local.update({k: v[piece] for k, v in state.items() if k not in numbers})
+        views = dict(local)
+        update(param[piece], grad[piece], local)
+        for key, value in local.items():
+            if key in numbers:
+                continue
+            if key not in state:
+                state[key] = empty_like(param)
+            if value is not views.get(key):
+                state[key][piece] = value
+    state.update({k: v for k, v in local.items() if k in numbers})
+
+
 def fusable(params: Sequence, grads: Sequence) -> bool:
     """True when ``params`` and ``grads`` are :class:`FlatList` s of the same layout."""
     return (
         isinstance(params, FlatList)
         and isinstance(grads, FlatList)
         and len(params) == len(grads)
-        and tuple(params.flat.shape) == tuple(grads.flat.shape)
-        and all(tuple(p.shape) == tuple(g.shape) for p, g in zip(params, grads))
+        and params.flat.shape == grads.flat.shape
+        and all(p.shape == g.shape for p, g in zip(params, grads))
     )
 
 
@@ -109,7 +185,7 @@ def flat_state(
     n = len(params)
     if not state:
         return {}
-    if len(state) != n or any(i not in state for i in range(n)):
+    if len(state) != n or 0 not in state or n - 1 not in state:
         return None
     first = state[0]
     out = {}

@@ -155,3 +155,18 @@ def test_saved_and_loaded_network_keeps_its_flat_vector(tmp_path):
     loaded = dc.Network.load(net.save(tmp_path / "net.npz"))
     assert isinstance(loaded.parameters(), flat.FlatList)
     np.testing.assert_array_equal(loaded.parameters().flat, net.parameters().flat)
+
+
+@pytest.mark.parametrize("make", OPTIMISERS)
+def test_an_update_in_pieces_equals_the_whole_update(make, monkeypatch):
+    monkeypatch.setattr(flat, "CHUNK", 7)  # the 74 numbers of _net() in 11 pieces
+    X, Y = _data()
+    pieces, single = _net(), _net()
+    opt_pieces, opt_single = make(), make()
+    _train(pieces, opt_pieces, X, Y, 5, fused=True)
+    _train(single, opt_single, X, Y, 5, fused=False)
+    np.testing.assert_array_equal(pieces.parameters().flat, single.parameters().flat)
+    sd_pieces, sd_single = opt_pieces.state_dict(), opt_single.state_dict()
+    assert sd_pieces.keys() == sd_single.keys()
+    for key, value in sd_single.items():
+        np.testing.assert_array_equal(sd_pieces[key], value, err_msg=key)
