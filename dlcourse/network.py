@@ -164,8 +164,9 @@ class Network(Trainable):
         A^l (σ' = a(1 − a), tanh' = 1 − a², ...), and for the four pairings of
         ``dlcourse.costs`` BP1 is the closed form of ``Cost.delta``; anything else calls
         ``Activation.prime`` and ``Cost.delta``. ``backprop_example`` always calls them (an
-        independent check). BP3 and BP4 write into views of one new flat vector, laid out
-        like the parameters, so that an optimiser can update all of them in one pass.
+        independent check). BP3 and BP4 write into views of one gradient vector laid out
+        like the parameters (new, or the previous one once nothing holds it any more), so
+        that an optimiser can update all of them in one pass.
         """
         if validate:
             self._check_kinds(X=X, Y=Y)
@@ -174,7 +175,7 @@ class Network(Trainable):
         zs, activations = self._forward_pass(X)
         L = len(self.weights)
         m = X.shape[0]
-        grads = self._gradient_views()  # ∂C/∂W^1, ∂C/∂b^1, ...: views of one free vector
+        grads = self._gradient_views()  # ∂C/∂W^1, ∂C/∂b^1, ...: views of one vector
         grad_W, grad_b = grads[0::2], grads[1::2]
         matmul, total = self._matmul, self._sum  # each writes its result into out=
         if self._fast_delta is not None:
