@@ -12,6 +12,14 @@ of arrays is updated array by array, as before.
 The optimiser's per-parameter state (``state[i]["exp_avg"]`` and so on) stays as it is
 documented, one entry per array: during fused steps those entries are views of flat
 buffers (:func:`flat_state` builds them, :func:`share_state` writes them back).
+
+Two more things keep large arrays from being allocated on every step, which costs more
+than the arithmetic on them (fresh pages from the operating system, caches refilled):
+:class:`Spare` hands ``backprop`` the previous gradient vector again once nobody holds it,
+and :func:`update_in_chunks` runs the fused update piece by piece, each piece going through
+all of the update's operations while it is in the core's cache (optimisers also keep their
+temporaries in reused scratch arrays, ``Optimizer._scratch``). ``benchmarks/bench_peers.py``
+measures the effect.
 """
 
 from __future__ import annotations
@@ -27,7 +35,6 @@ from ..backend import namespace
 
 __all__ = [
     "FlatList",
-    "as_flat_list",
     "layout",
     "cut",
     "flat_views",
@@ -107,23 +114,6 @@ class Spare:
     def _forget(self, array):
         self.array = None  # torch views do not count references to their base tensor
         return array
-
-
-def as_flat_list(arrays: list) -> list:
-    """``arrays`` as a :class:`FlatList` when they are views that together fill one 1-D
-    array (as :func:`flat_views` cuts it, in order); otherwise ``arrays`` unchanged."""
-    if not arrays:
-        return arrays
-    owner = "base" if isinstance(arrays[0], np.ndarray) else "_base"
-    vector = getattr(arrays[0], owner, None)
-    if vector is None or vector.ndim != 1:
-        return arrays
-    size = 0
-    for a in arrays:
-        if getattr(a, owner, None) is not vector:
-            return arrays
-        size += math.prod(a.shape)
-    return FlatList(arrays, vector) if size == vector.shape[0] else arrays
 
 
 CHUNK = 32_768  # numbers per piece of a fused update: its arrays stay in the core's cache

@@ -125,10 +125,26 @@ def test_unequal_step_counts_fall_back_to_array_steps():
 def test_flat_views_checks_the_sizes():
     with pytest.raises(ValueError, match="hold 7 numbers; the vector has 8"):
         flat.flat_views(np.zeros(8), [(2, 3), (1,)])
-    assert not isinstance(flat.as_flat_list([np.zeros(3), np.zeros(2)]), flat.FlatList)
     views = flat.flat_views(np.arange(7.0), [(2, 3), (1,)])
-    assert isinstance(flat.as_flat_list(list(views)), flat.FlatList)
-    assert not isinstance(flat.as_flat_list(list(views)[:1]), flat.FlatList)  # not all of it
+    assert isinstance(views, flat.FlatList) and [v.shape for v in views] == [(2, 3), (1,)]
+    np.testing.assert_array_equal(views[1], [6.0])
+    views[0][1, 2] = -1.0  # views, not copies
+    assert views.flat[5] == -1.0
+
+
+def test_the_gradient_vector_is_reused_only_when_nobody_holds_it():
+    net = _net()
+    X, Y = _data()
+    first = net.gradients(X, Y)
+    kept = first[0]  # the caller keeps one gradient array
+    del first
+    second = net.gradients(X[:9], Y[:9])
+    assert not np.shares_memory(kept, second.flat)
+    address = second.flat.__array_interface__["data"][0]
+    del second
+    third = net.gradients(X, Y)
+    assert third.flat.__array_interface__["data"][0] == address  # nobody held it: reused
+    np.testing.assert_array_equal(third[0], kept)  # the same batch, the same gradient
 
 
 def test_network_on_a_torch_device_uses_the_flat_vector_too():
