@@ -34,9 +34,9 @@ visit every contender once (so that all of them see the same changes of load on 
 machine), after one untimed warm-up epoch each. ``targets`` in the JSON holds the ratios
 that the course aims at (see the table printed at the end).
 
-Time to a target accuracy: each contender (torch with its faster thread setting; the
-per-example loop, float64, in the ``nielsen`` setting only) trains the
-setting's network on the 60,000 Fashion-MNIST training images
+Time to a target accuracy: each contender (dlcourse and torch with the thread setting that
+was faster in the epoch timing; the per-example loop, float64, in the ``nielsen`` setting
+only) trains the setting's network on the 60,000 Fashion-MNIST training images
 (``dlcourse.data.load_mnist("fashion")``, shuffled every epoch with seed 0) until the test
 accuracy, measured after every epoch, reaches ``TARGETS[setting]``, or for at most
 ``--max-epochs`` epochs; the training seconds (evaluation excluded) are summed. Without
@@ -257,10 +257,13 @@ def trainer(impl: str, s: dict, data, threads: int | None):
         step = per_example_step if impl.startswith("per-example") else vectorised_step
 
         def epoch():
+            from threadpoolctl import threadpool_limits
+
             order = rng.permutation(len(Xd))
-            for k in range(0, len(order), batch):
-                idx = order[k : k + batch]
-                step(net, opt, params, Xd[idx], Yd[idx])
+            with threadpool_limits(threads, user_api="blas"):
+                for k in range(0, len(order), batch):
+                    idx = order[k : k + batch]
+                    step(net, opt, params, Xd[idx], Yd[idx])
 
         return epoch, lambda: net.evaluate(Xd_test, y_test)
     if impl.startswith("torch"):
@@ -432,7 +435,9 @@ def main(argv=None) -> dict:
             default=None,
         )  # fmt: skip
         torch_threads = faster_torch.get("threads") if faster_torch else None
-        settings[name] = {**s, "rows": rows, "targets": aims, "torch_threads": torch_threads}
+        one = best["dlcourse float32 1 thread"] < best["dlcourse float32"]
+        settings[name] = {**s, "rows": rows, "targets": aims, "torch_threads": torch_threads,
+                          "dlcourse_threads": 1 if one else None}  # fmt: skip
     fashion = None
     data = (
         None if args.no_fashion else fashion_data(*((1_000, 500) if args.quick else (None, None)))
@@ -456,7 +461,8 @@ def main(argv=None) -> dict:
             print(f"{'implementation':<26} {'epochs':>6} {'train s':>9} {'test accuracy':>14}")
             rows = []
             for impl in impls:
-                threads = settings[name]["torch_threads"] if impl == "torch" else None
+                threads = settings[name]["torch_threads" if impl == "torch" else "dlcourse_threads"]
+                threads = None if impl == "scikit-learn" else threads
                 row = time_to_target(s, impl, data, target, max_epochs, threads)
                 if threads:
                     row["threads"] = threads
