@@ -96,24 +96,39 @@ class Spare:
     each step costs fresh memory pages from the operating system; instead, ``get(like)``
     gives back the array of the previous call when its only remaining reference is the one
     kept here (CPython's reference count: every view of an array refers to it, so a
-    gradient that the caller still holds is never overwritten). Otherwise, or for torch
-    tensors, it returns a new array like ``like``.
+    gradient that the caller still holds is never overwritten). Otherwise, for torch
+    tensors (whose views do not count), or where the interpreter counts references
+    differently (see ``_ALONE``), it returns a new array like ``like``.
     """
 
     def __init__(self) -> None:
         self.array = None
 
-    def get(self, like):
-        array = self.array
-        # 3 references: self.array, the local name and getrefcount's own argument
-        if array is not None and sys.getrefcount(array) == 3 and array.shape == like.shape:
-            return array
-        self.array = array = empty_like(like)
-        return array if isinstance(array, np.ndarray) else self._forget(array)
+    def holders(self) -> int:
+        """The reference count of the kept array, as this method sees it."""
+        return sys.getrefcount(self.array)
 
-    def _forget(self, array):
-        self.array = None  # torch views do not count references to their base tensor
-        return array
+    def get(self, like):
+        if self.array is not None and self.holders() == _ALONE and self.array.shape == like.shape:
+            return self.array
+        fresh = empty_like(like)
+        self.array = fresh if isinstance(fresh, np.ndarray) else None
+        return fresh
+
+
+def _alone() -> int:
+    """The count ``Spare.holders`` gives when only the ``Spare`` holds its array, or -1 (never
+    reuse) unless one more holder is seen as exactly one more reference on this interpreter."""
+    box = Spare()
+    box.array = np.empty(1)
+    alone = box.holders()
+    extra = box.array[:]  # a view: one more holder
+    more = box.holders()
+    del extra
+    return alone if more == alone + 1 and box.holders() == alone else -1
+
+
+_ALONE = _alone()
 
 
 CHUNK = 32_768  # numbers per piece of a fused update: its arrays stay in the core's cache
