@@ -200,3 +200,26 @@ def test_accuracy_table_reads_every_chapter_result_file(tmp_path):
     rnn = by_name["recurrent"]
     assert rnn["chapter"] == "Chapter 12" and rnn["test_accuracy_mean"] == 0.85
     assert rnn["label"] == "GRU(28, 64)" and rnn["wall_s"] == 99.0
+
+
+def test_epoch_quick(results):
+    _load("epoch").main(["--quick"])
+    data = _saved(results, "epoch")
+    assert data["n_examples"] == 10_000 and data["sizes"] == [784, 30, 10]
+    keys = [r["key"] for r in data["rows"]]
+    assert keys[:5] == ["loop", "vec64", "vec32", "fit64", "fit32"]
+    for r in data["rows"]:
+        assert _positive(r["wall_s"])
+        assert (r["robust_s"] is None) == r["key"].startswith("fit")
+    targets = {t["what"]: t for t in data["targets"]}
+    assert targets["vectorised float32 vs the per-example loop"]["target"] == 12.0
+    assert targets["vectorised float64 vs the per-example loop"]["target"] == 8.0
+    wide = data["wide"]
+    assert wide["sizes"] == [784, 1024, 10] and wide["batch"] == 256
+    assert wide["peak_gflops"] == max(wide["peak_tall"], wide["peak_square"])
+    fraction = targets["batch 256 [784, 1024, 10] epoch, fraction of the float32 matmul peak"]
+    assert fraction["speedup"] == pytest.approx(wide["epoch"] / wide["peak_gflops"])
+    assert fraction["met"] == (fraction["speedup"] >= 0.8)
+    for t in data["targets"]:
+        assert _positive(t["speedup"])
+    assert data["memory"]["peak_bytes"] > 0
