@@ -16,10 +16,12 @@ train / 359 validation / 359 test, stratified, split seed 0):
 
 The network of each seed starts from ``seed``; the data split is the same for every seed, so
 the spread measures initialisation and shuffling only. Rows for Fashion-MNIST are *read*
-from the committed results of the chapters that measured them (``fashion_mlp.json``,
-``cnn.json``, ``cnn_mlp.json``, ``recurrent.json``), never re-run here; a file that is not
-there gives no row. Nielsen's MNIST accuracies are quoted as other people's results on other
-data (``PUBLISHED``), for orientation only.
+from the committed results of the chapters that measured them, never re-run here: the three
+MLPs of Chapter 9 (``fashion_mlp.json``), the CNN of Chapter 11 and its MLP baseline
+(``cnn.json``, ``cnn_mlp.json``) and the GRU of Chapter 12 that reads the images row by row
+(``recurrent.json``); a file that is not there gives no row. Nielsen's MNIST accuracies and
+the Fashion-MNIST benchmark's best MLP are quoted as other people's results (``PUBLISHED``),
+for orientation only.
 """
 
 from __future__ import annotations
@@ -86,10 +88,23 @@ PUBLISHED = [
         "model": "[784, 100, 10] cross-entropy + L2 λ 5.0, SGD lr 0.1, 60 epochs",
         "test_accuracy": 0.9804,
     },
+    {
+        "source": "Xiao, Rasul & Vollgraf (2017), the Fashion-MNIST benchmark",
+        "data": "Fashion-MNIST",
+        "model": "scikit-learn MLPClassifier, the benchmark's best MLP row",
+        "test_accuracy": 0.883,
+    },
 ]
 
-# Fashion-MNIST rows: (file, human label, how to read the accuracies and epoch times)
+# The chapters' Fashion-MNIST results, read (never re-run) from these files, in this order
 FASHION_FILES = ["fashion_mlp.json", "cnn_mlp.json", "cnn.json", "recurrent.json"]
+CHAPTERS = {
+    "fashion_mlp.json": "Chapter 9",
+    "cnn_mlp.json": "Chapter 11",
+    "cnn.json": "Chapter 11",
+    "recurrent.json": "Chapter 12",
+}
+FASHION_MLP_ORDER = ["nielsen_30", "nielsen_100", "best"]  # the rows of Chapter 9's table
 
 
 def run_row(name: str, spec: dict, data, seed: int, epochs: int) -> dict:
@@ -115,7 +130,7 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def _accuracies(record: dict) -> list[float]:
-    """Final test accuracy of each seed in one of the other benchmarks' JSON files."""
+    """Final test accuracy of each seed in a ``bench_cnn.py`` result (``cnn*.json``)."""
     summary = record.get("dlcourse")
     if isinstance(summary, dict) and "test_accuracy_per_seed" in summary:
         return [float(a) for a in summary["test_accuracy_per_seed"]]
@@ -128,8 +143,81 @@ def _accuracies(record: dict) -> list[float]:
     return out
 
 
+def _row(name, label, fname, record, acc, epochs, wall_s) -> dict:
+    return {
+        "name": name,
+        "label": label,
+        "chapter": CHAPTERS.get(fname),
+        "source_file": fname,
+        "seeds": len(acc),
+        "epochs": epochs,
+        "test_accuracy_mean": float(np.mean(acc)),
+        "test_accuracy_std": float(np.std(acc, ddof=1)) if len(acc) > 1 else 0.0,
+        "wall_s": None if wall_s is None else float(wall_s),
+        "date": record.get("machine", {}).get("date"),
+    }
+
+
+def _cnn_rows(fname: str, record: dict) -> list[dict]:
+    """``bench_cnn.py``'s CNN (``cnn.json``) or its MLP baseline (``cnn_mlp.json``); wall
+    time: the median epoch times the epochs."""
+    acc = _accuracies(record)
+    if not acc:
+        return []
+    summary = record.get("dlcourse") if isinstance(record.get("dlcourse"), dict) else {}
+    epochs = record.get("epochs")
+    epoch_s = summary.get("epoch_s_median")
+    wall = epoch_s * epochs if epoch_s is not None and epochs else None
+    name = Path(fname).stem
+    label = record.get("architecture", record.get("benchmark", name))
+    return [_row(name, label, fname, record, acc, epochs, wall)]
+
+
+def _fashion_mlp_rows(fname: str, record: dict) -> list[dict]:
+    """The three MLPs of Chapter 9 (``bench_fashion_mlp.py``), one row each."""
+    runs = record.get("runs", {})
+    rows = []
+    for key in FASHION_MLP_ORDER + sorted(set(runs) - set(FASHION_MLP_ORDER)):
+        entry = runs.get(key)
+        if not isinstance(entry, dict):
+            continue
+        acc = [float(r["test_accuracy"]) for r in entry.get("runs", []) if "test_accuracy" in r]
+        if not acc:
+            continue
+        epochs = [len(r.get("test_accuracy_per_epoch", [])) for r in entry["runs"]]
+        epochs = max(epochs) if any(epochs) else entry.get("epochs_max")
+        label = entry.get("description", key)
+        rows.append(
+            _row(f"fashion_{key}", label, fname, record, acc, epochs, entry.get("seconds_mean"))
+        )
+    return rows
+
+
+def _recurrent_rows(fname: str, record: dict) -> list[dict]:
+    """Chapter 12's GRU reading Fashion-MNIST row by row (``bench_recurrent.py``)."""
+    entry = record.get("fashion_row_by_row")
+    if not isinstance(entry, dict) or "test_accuracy" not in entry:
+        return []
+    acc = [float(entry["test_accuracy"])]
+    label = entry.get("model", "recurrent network, row by row")
+    return [_row("recurrent", label, fname, record, acc, entry.get("epochs"), entry.get("seconds"))]
+
+
+READERS = {
+    "fashion_mlp.json": _fashion_mlp_rows,
+    "cnn_mlp.json": _cnn_rows,
+    "cnn.json": _cnn_rows,
+    "recurrent.json": _recurrent_rows,
+}
+
+
 def fashion_rows(folder: Path = RESULTS) -> list[dict]:
-    """Rows read from the committed Fashion-MNIST results (skipped when absent or unreadable)."""
+    """Rows read from the committed Fashion-MNIST results (skipped when absent or unreadable).
+
+    Each row: ``name``, ``label``, ``chapter``, ``source_file``, ``seeds``, ``epochs``,
+    ``test_accuracy_mean``/``_std`` (over the seeds), ``wall_s`` (training seconds of one
+    run, ``None`` where the file does not say) and the ``date`` of the run.
+    """
     rows = []
     for fname in FASHION_FILES:
         path = folder / fname
@@ -137,23 +225,9 @@ def fashion_rows(folder: Path = RESULTS) -> list[dict]:
             continue
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        acc = _accuracies(record)
-        if not acc:
-            continue
-        rows.append(
-            {
-                "name": path.stem,
-                "label": record.get("architecture", record.get("benchmark", path.stem)),
-                "source_file": fname,
-                "seeds": len(acc),
-                "epochs": record.get("epochs"),
-                "test_accuracy_mean": float(np.mean(acc)),
-                "test_accuracy_std": float(np.std(acc, ddof=1)) if len(acc) > 1 else 0.0,
-                "date": record.get("machine", {}).get("date"),
-            }
-        )
+            rows += READERS[fname](fname, record)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            print(f"skipped {path}: not the expected result file", file=sys.stderr)
     return rows
 
 
@@ -179,11 +253,20 @@ def main(argv=None) -> dict:
             f"{row['wall_s_mean']:>8.2f}"
         )
     fashion = fashion_rows()
+    if fashion:
+        print("\nFashion-MNIST, read from the chapters' result files (not re-run here)")
+        print(f"{'row':<62} {'epochs':>6} {'test accuracy':>16} {'wall s':>8}  seeds, file")
     for row in fashion:
+        wall = "?" if row["wall_s"] is None else f"{row['wall_s']:.0f}"
         print(
-            f"Fashion-MNIST {row['label'][:48]:<48} {row['epochs'] or '?':>6} "
+            f"{row['chapter'] + ': ' + row['label']:<62.62} {row['epochs'] or '?':>6} "
             f"{100 * row['test_accuracy_mean']:>8.1f} ± {100 * row['test_accuracy_std']:<4.1f}% "
-            f"({row['seeds']} seed(s), from {row['source_file']})"
+            f"{wall:>8}  {row['seeds']}, {row['source_file']}"
+        )
+    print("\nOther people's results, quoted for orientation")
+    for p in PUBLISHED:
+        print(
+            f"{p['data']:<14} {p['model']:<66.66} {100 * p['test_accuracy']:5.1f} %  {p['source']}"
         )
     result = {
         "benchmark": "bench_accuracy.py",

@@ -30,6 +30,12 @@ def is_torch(x) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
+def array_module(x):
+    """The module of ``x``'s own functions, ``numpy`` or ``torch`` (whose functions take
+    ``out=``, unlike the array-API namespace)."""
+    return _torch() if is_torch(x) else np
+
+
 def describe(x) -> str:
     """What kind of array ``x`` is, e.g. ``numpy.ndarray`` or ``torch.Tensor on cuda:0``."""
     if is_torch(x):
@@ -148,6 +154,7 @@ def to_numpy(x) -> np.ndarray:
 
 
 __all__ = [
+    "array_module",
     "available_devices",
     "describe",
     "get_device",

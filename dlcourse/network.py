@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse._kernels import KERNELS as _KERNELS
-from dlcourse._kernels import kernel, torch_kernels
+from dlcourse._kernels import kernel, products, torch_kernels
 from dlcourse._validation import (
     DTYPES,
     OUTPUTS,
@@ -32,6 +32,7 @@ from dlcourse.backend import get_device, is_torch
 from dlcourse.costs import Cost, get_cost
 from dlcourse.init import get_initializer, init_bias
 from dlcourse.network_io import NETWORK_FORMAT, load_network, network_metadata, save_network
+from dlcourse.optim.flat import FlatList, Spare, cut, layout
 from dlcourse.train import Trainable
 
 
@@ -86,16 +87,19 @@ class Network(Trainable):
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
         initializer = get_initializer(init)
         self.rng = np.random.default_rng(seed)
-        self.weights: list[np.ndarray] = []
-        self.biases: list[np.ndarray] = []
+        initial = []  # W^1, b^1, ..., W^L, b^L
         for n_prev, n_l in zip(self.sizes[:-1], self.sizes[1:]):
-            self.weights.append(
-                np.ascontiguousarray(initializer((n_l, n_prev), self.rng, self.dtype))
-            )
-            self.biases.append(init_bias(init, n_l, self.rng, self.dtype))
-        if self.device is not None:  # the same initial values as on NumPy, copied once
-            self.weights = [self._cast(W) for W in self.weights]
-            self.biases = [self._cast(b) for b in self.biases]
+            initial.append(initializer((n_l, n_prev), self.rng, self.dtype))
+            initial.append(init_bias(init, n_l, self.rng, self.dtype))
+        # one flat vector, W^l and b^l views of it (optimisers update it in one pass;
+        # see dlcourse.optim.flat); on a device, the same initial values copied once
+        vector = self._cast(np.concatenate([np.ravel(p) for p in initial]))
+        self._layout = layout([p.shape for p in initial])
+        self._flat_params = cut(vector, self._layout)
+        self._spare_gradients = Spare()  # the gradient vector, reused once nobody holds it
+        self.weights: list[np.ndarray] = list(self._flat_params[0::2])
+        self.biases: list[np.ndarray] = list(self._flat_params[1::2])
+        self._matmul, self._sum = products(self.device)  # np.matmul/np.sum or torch's (out=)
         self.l2 = 0.0
         self.n_train: int | None = None
 
@@ -160,7 +164,9 @@ class Network(Trainable):
         A^l (σ' = a(1 − a), tanh' = 1 − a², ...), and for the four pairings of
         ``dlcourse.costs`` BP1 is the closed form of ``Cost.delta``; anything else calls
         ``Activation.prime`` and ``Cost.delta``. ``backprop_example`` always calls them (an
-        independent check).
+        independent check). BP3 and BP4 write into views of one gradient vector laid out
+        like the parameters (new, or the previous one once nothing holds it any more), so
+        that an optimiser can update all of them in one pass.
         """
         if validate:
             self._check_kinds(X=X, Y=Y)
@@ -169,15 +175,17 @@ class Network(Trainable):
         zs, activations = self._forward_pass(X)
         L = len(self.weights)
         m = X.shape[0]
-        grad_W, grad_b = [None] * L, [None] * L
+        grads = self._gradient_views()  # ∂C/∂W^1, ∂C/∂b^1, ...: views of one vector
+        grad_W, grad_b = grads[0::2], grads[1::2]
+        matmul, total = self._matmul, self._sum  # each writes its result into out=
         if self._fast_delta is not None:
             delta = self._fast_delta(activations[L], Y)  # BP1 (closed form of the pairing)
         else:
             delta = self.cost_fn.delta(zs[L - 1], activations[L], Y, self.output)  # BP1
         for l in range(L, 0, -1):
             delta_mean = delta * (1.0 / m)
-            grad_b[l - 1] = delta_mean.sum(axis=0)  # BP3: mean of δ^{x,l} over the rows
-            grad_W[l - 1] = delta_mean.T @ activations[l - 1]  # BP4: (Δ^l)^T A^{l-1} / m
+            total(delta_mean, axis=0, out=grad_b[l - 1])  # BP3: mean of δ^{x,l} over the rows
+            matmul(delta_mean.T, activations[l - 1], out=grad_W[l - 1])  # BP4: (Δ^l)^T A^{l-1}/m
             if l > 1:
                 delta = delta @ self.weights[l - 1]  # BP2: (Δ^l W^l) ⊙ g'(Z^{l-1}), in two steps
                 if self._hidden_prime is not None:
@@ -219,13 +227,30 @@ class Network(Trainable):
         return grad_W, grad_b
 
     def parameters(self) -> list[np.ndarray]:
-        """``[W^1, b^1, W^2, b^2, ...]``: the arrays an optimiser updates in place."""
-        return [p for W, b in zip(self.weights, self.biases) for p in (W, b)]
+        """``[W^1, b^1, W^2, b^2, ...]``: the arrays an optimiser updates in place.
+
+        While ``weights`` and ``biases`` hold the views of the network's flat parameter
+        vector (unless an array was replaced), the list is a ``dlcourse.optim.flat.FlatList``
+        that an optimiser updates in one pass.
+        """
+        params = [p for W, b in zip(self.weights, self.biases) for p in (W, b)]
+        if len(params) == len(self._flat_params) and all(
+            p is q for p, q in zip(params, self._flat_params)
+        ):
+            return FlatList(params, self._flat_params.flat)
+        return params
+
+    def _gradient_views(self) -> FlatList:
+        """Uninitialised arrays shaped like ``[W^1, b^1, ...]``: views of one vector that no
+        earlier result still uses (``dlcourse.optim.flat.Spare``)."""
+        return cut(self._spare_gradients.get(self._flat_params.flat), self._layout)
 
     def gradients(self, X, Y, validate: bool = True) -> list[np.ndarray]:
-        """``[∂C/∂W^1, ∂C/∂b^1, ...]`` in the order of :meth:`parameters`."""
+        """``[∂C/∂W^1, ∂C/∂b^1, ...]`` in the order of :meth:`parameters` (a ``FlatList``)."""
         grad_W, grad_b = self.backprop(X, Y, validate)
-        return [g for gW, gb in zip(grad_W, grad_b) for g in (gW, gb)]
+        grads = [g for gW, gb in zip(grad_W, grad_b) for g in (gW, gb)]
+        vector = grads[0].base if self.device is None else grads[0]._base  # backprop's vector
+        return FlatList(grads, vector)
 
     # ------------------------------------------------------------------ files
     def _metadata(self) -> dict:

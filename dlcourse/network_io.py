@@ -93,6 +93,6 @@ def load_network(cls, path, sizes=None, seed=None, device=None):
                     f"{path}: array {name} should have shape {expected}; "
                     f"got {None if got is None else got.shape}"
                 )
-            target[l - 1] = net._cast(np.ascontiguousarray(got, dtype=net.dtype))
+            target[l - 1][...] = net._cast(np.asarray(got, dtype=net.dtype))  # in place
     net.l2, net.n_train = float(meta.get("l2", 0.0)), meta.get("n_train")
     return net

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import namespace
+from ..backend import array_module, namespace
 from .base import Optimizer, check
 
 __all__ = ["Adam", "AdamW"]
@@ -29,6 +29,7 @@ class Adam(Optimizer):
     lets the denominator shrink.
     """
 
+    elementwise = True  # fused over a flat parameter vector (see optim.flat)
     hyper = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -58,16 +59,27 @@ class Adam(Optimizer):
         if self.decoupled_weight_decay and self.weight_decay != 0:
             param *= 1 - self.lr * self.weight_decay
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg += (1 - beta1) * (grad - exp_avg)
+        # the formulas above, written into two reused scratch arrays (same rounding)
+        ops = array_module(param)  # numpy or torch: their functions take out=
+        change, denom = self._scratch(param, 0), self._scratch(param, 1)
+        ops.subtract(grad, exp_avg, out=change)
+        change *= 1 - beta1
+        exp_avg += change  # m ← m + (1 − β₁)(g − m)
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        ops.multiply(grad, 1 - beta2, out=change)
+        change *= grad
+        exp_avg_sq += change  # v ← β₂v + (1 − β₂) g ⊙ g
         if self.amsgrad:
             state["max_exp_avg_sq"] = second = xp.maximum(state["max_exp_avg_sq"], exp_avg_sq)
         else:
             second = exp_avg_sq
         step_size = self.lr / (1 - beta1**t)
-        denom = xp.sqrt(second) / (1 - beta2**t) ** 0.5 + self.eps
-        param -= step_size * exp_avg / denom
+        ops.sqrt(second, out=denom)
+        denom /= (1 - beta2**t) ** 0.5
+        denom += self.eps  # √v̂ / √(1 − β₂ᵗ) + eps
+        ops.multiply(exp_avg, step_size, out=change)
+        change /= denom
+        param -= change  # θ ← θ − (lr / (1 − β₁ᵗ)) m / denom
 
 
 class AdamW(Adam):

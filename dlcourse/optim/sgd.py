@@ -32,6 +32,7 @@ class SGD(Optimizer):
     equivalent, up to that change of variables.
     """
 
+    elementwise = True  # fused over a flat parameter vector (see optim.flat)
     hyper = ("lr", "momentum", "dampening", "nesterov", "weight_decay", "maximize")
 
     def __init__(self, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,

@@ -74,13 +74,48 @@ def test_peers_quick(results):
     for setting in data["settings"].values():
         impls = [r["impl"] for r in setting["rows"]]
         assert impls[:2] == ["dlcourse float64", "dlcourse float32"]
+        assert "per-example loop float64" in impls and "per-example loop float32" in impls
         assert impls[-1] == "scikit-learn"
+        rows = {r["impl"]: r for r in setting["rows"]}
         for r in setting["rows"]:
             assert _positive(r["epoch_s"])
             assert r["us_per_step"] == pytest.approx(
                 1e6 * r["epoch_s"] / (1000 // setting["batch"])
             )
+            dtype = (
+                "float64" if "float64" in r["impl"] or r["impl"] == "scikit-learn" else "float32"
+            )
+            loop = rows[f"per-example loop {dtype}"]["epoch_s"]
+            assert r["speedup_vs_loop"] == pytest.approx(loop / r["epoch_s"])
+        loop = rows["per-example loop float64"]
+        assert 0 < loop["timed_examples"] < 1000  # timed on a subset, scaled to the epoch
+        for t in setting["targets"]:
+            assert _positive(t["speedup"]) and t["met"] == (t["speedup"] >= t["target"])
+    nielsen = data["settings"]["nielsen"]["targets"]
+    assert ("dlcourse float32", "per-example loop float32", 12.0) in [
+        (t["impl"], t["vs"], t["target"]) for t in nielsen
+    ]
     assert data["settings"]["modern"]["sizes"] == [784, 256, 128, 10]
+    fashion = data["time_to_target"]
+    if fashion is None:  # no Fashion-MNIST on this machine
+        return
+    assert fashion["n_train"] == 1000 and fashion["max_epochs"] == 1
+    for name, entry in fashion["settings"].items():
+        assert 0.5 < entry["target"] < 1
+        impls = [r["impl"] for r in entry["rows"]]
+        assert impls[:2] == ["dlcourse float64", "dlcourse float32"]
+        assert ("per-example loop float64" in impls) == (name == "nielsen")
+        assert impls[-1] == "scikit-learn"
+        for r in entry["rows"]:
+            assert r["epochs"] == len(r["test_accuracy_per_epoch"]) == 1
+            assert 0.0 < r["test_accuracy_per_epoch"][-1] <= 1.0
+            assert r["reached"] == (r["test_accuracy_per_epoch"][-1] >= entry["target"])
+            assert (r["seconds"] is not None) == r["reached"]
+            assert _positive(r["seconds_trained"])
+    # the same network, data and order: the loop and the batch form agree
+    rows = fashion["settings"]["nielsen"]["rows"]
+    accs = {r["impl"]: r["test_accuracy_per_epoch"][-1] for r in rows}
+    assert accs["dlcourse float64"] == pytest.approx(accs["per-example loop float64"], abs=0.01)
 
 
 def test_scaling_quick(results):
@@ -127,3 +162,64 @@ def test_dlcourse_bench_quick_passes_the_flag_to_every_script(tmp_path, capfd, m
 def test_make_bench_quick_runs_the_quick_mode():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "dlcourse bench $(if $(QUICK),--quick)" in makefile
+
+
+def test_accuracy_table_reads_every_chapter_result_file(tmp_path):
+    accuracy = _load("accuracy")
+    files = {
+        "fashion_mlp.json": {
+            "runs": {
+                "best": {"description": "best MLP", "runs": [
+                    {"test_accuracy": 0.90, "test_accuracy_per_epoch": [0.8, 0.9]},
+                    {"test_accuracy": 0.92, "test_accuracy_per_epoch": [0.8, 0.92]},
+                ], "seconds_mean": 12.0},
+                "nielsen_30": {"description": "Nielsen", "runs": [{"test_accuracy": 0.85}],
+                               "epochs_max": 30},
+            }
+        },
+        "cnn.json": {"architecture": "Conv2d-...", "epochs": 8, "machine": {"date": "2026-12-01"},
+                     "dlcourse": {"test_accuracy_per_seed": [0.91, 0.93], "epoch_s_median": 10.0}},
+        "recurrent.json": {"fashion_row_by_row": {"model": "GRU(28, 64)", "epochs": 2,
+                                                  "test_accuracy": 0.85, "seconds": 99.0}},
+    }  # fmt: skip
+    for name, record in files.items():
+        (tmp_path / name).write_text(json.dumps(record), encoding="utf-8")
+    (tmp_path / "cnn_mlp.json").write_text("{not json", encoding="utf-8")  # skipped
+    rows = accuracy.fashion_rows(tmp_path)
+    assert [r["name"] for r in rows] == ["fashion_nielsen_30", "fashion_best", "cnn", "recurrent"]
+    by_name = {r["name"]: r for r in rows}
+    best = by_name["fashion_best"]
+    assert best["chapter"] == "Chapter 9" and best["seeds"] == 2 and best["epochs"] == 2
+    assert best["test_accuracy_mean"] == pytest.approx(0.91)
+    assert best["test_accuracy_std"] == pytest.approx(0.02 / 2**0.5)
+    assert best["wall_s"] == 12.0
+    assert by_name["fashion_nielsen_30"]["epochs"] == 30
+    cnn = by_name["cnn"]
+    assert cnn["chapter"] == "Chapter 11" and cnn["wall_s"] == 80.0
+    assert cnn["date"] == "2026-12-01"
+    rnn = by_name["recurrent"]
+    assert rnn["chapter"] == "Chapter 12" and rnn["test_accuracy_mean"] == 0.85
+    assert rnn["label"] == "GRU(28, 64)" and rnn["wall_s"] == 99.0
+
+
+def test_epoch_quick(results):
+    _load("epoch").main(["--quick"])
+    data = _saved(results, "epoch")
+    assert data["n_examples"] == 10_000 and data["sizes"] == [784, 30, 10]
+    keys = [r["key"] for r in data["rows"]]
+    assert keys[:5] == ["loop", "vec64", "vec32", "fit64", "fit32"]
+    for r in data["rows"]:
+        assert _positive(r["wall_s"])
+        assert (r["robust_s"] is None) == r["key"].startswith("fit")
+    targets = {t["what"]: t for t in data["targets"]}
+    assert targets["vectorised float32 vs the per-example loop"]["target"] == 12.0
+    assert targets["vectorised float64 vs the per-example loop"]["target"] == 8.0
+    wide = data["wide"]
+    assert wide["sizes"] == [784, 1024, 10] and wide["batch"] == 256
+    assert wide["peak_gflops"] == max(wide["peak_tall"], wide["peak_square"])
+    fraction = targets["batch 256 [784, 1024, 10] epoch, fraction of the float32 matmul peak"]
+    assert fraction["speedup"] == pytest.approx(wide["epoch"] / wide["peak_gflops"])
+    assert fraction["met"] == (fraction["speedup"] >= 0.8)
+    for t in data["targets"]:
+        assert _positive(t["speedup"])
+    assert data["memory"]["peak_bytes"] > 0
