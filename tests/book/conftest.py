@@ -1,13 +1,17 @@
 """Shared helpers for the book tests: the table of contents and one non-executing build.
 
-``built_book`` builds the whole book once per test session, without executing notebooks
+``built_book`` builds the whole book once per test run, without executing notebooks
 (the committed outputs are rendered), with warnings as errors (``-W -n --keep-going``),
 into a temporary folder. ``test_build.py`` checks the result, ``test_browser.py`` serves
-it to headless Chromium.
+it to headless Chromium. Under pytest-xdist (``make test`` runs one worker per core) the
+workers share that one build: the first to need it builds it under a file lock, the others
+wait for it and read its outcome.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -111,11 +115,35 @@ def _jupyter_book() -> list[str]:
     return [found]
 
 
+def shared_tmp(tmp_path_factory) -> Path:
+    """A temporary folder shared by every xdist worker of this run (the session's own
+    temporary folder when xdist is not in use)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Build:
-    """Build the book without executing notebooks; warnings are errors."""
+    """Build the book without executing notebooks; warnings are errors. Built once per test
+    run: the outcome is saved beside the build, and later workers read it."""
+    from filelock import FileLock
+
+    shared = shared_tmp(tmp_path_factory)
+    out = shared / "book-build"
+    outcome = shared / "book-build.json"
+    with FileLock(str(shared / "book-build.lock")):
+        if not outcome.exists():
+            returncode, log = _build_book(out)
+            tmp = outcome.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"returncode": returncode, "log": log}), encoding="utf-8")
+            tmp.replace(outcome)
+        saved = json.loads(outcome.read_text(encoding="utf-8"))
+    return Build(out / "_build" / "html", saved["returncode"], saved["log"])
+
+
+def _build_book(out: Path) -> tuple[int, str]:
     yaml = pytest.importorskip("yaml")
-    out = tmp_path_factory.mktemp("book-build")
+    out.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     config.setdefault("execute", {})["execute_notebooks"] = "off"
     # the copied config lives elsewhere: make local extension folders absolute
@@ -142,4 +170,4 @@ def built_book(tmp_path_factory) -> Build:
     proc = subprocess.run(
         cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL
     )
-    return Build(out / "_build" / "html", proc.returncode, proc.stdout + proc.stderr)
+    return proc.returncode, proc.stdout + proc.stderr

@@ -25,6 +25,9 @@ from dlcourse.grading import public
 from dlcourse.grading.gradescope import build_wheel, copy_build_sources
 from dlcourse.grading.release import release_student
 
+# the module fixture is expensive: under pytest-xdist, one worker runs the whole module
+pytestmark = pytest.mark.xdist_group("wheel")
+
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests" / "exercises"
 SOLUTIONS = ROOT / "solutions"

@@ -22,6 +22,9 @@ import pytest
 from dlcourse.cli import main
 from dlcourse.grading import sandbox
 
+# the module fixture is expensive: under pytest-xdist, one worker runs the whole module
+pytestmark = pytest.mark.xdist_group("hostile")
+
 FIXTURES = Path(__file__).resolve().parents[1] / "grading_fixtures"
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.py"))
 EXPECTED_FEEDBACK = {  # a substring the feedback of test_add_numbers must contain
