@@ -60,7 +60,8 @@ $(AXE):
 		|| echo "note: could not install axe-core with npm; the accessibility test will be skipped"; \
 	else echo "note: npm not found; the accessibility test will be skipped"; fi
 
-# The suite runs on every core (pytest-xdist, JOBS=1 for one process). Each worker keeps the
+# The suite runs on every core (pytest-xdist, JOBS=1 for one process), a test file per worker
+# at a time, the longest files first (tests/conftest.py). Each worker keeps the
 # thread pools of OpenBLAS and PyTorch to one thread: two workers each running two BLAS threads
 # on two cores are many times slower than one thread each. The numbers do not depend on it
 # (the tests compare with tolerances; CONTRIBUTING.md, "Running the tests", says how to
@@ -70,7 +71,7 @@ test: $(STAMP) sysdeps $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-		$(BIN)/pytest -n $(JOBS) --dist loadgroup
+		$(BIN)/pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder
 
 # JupyterLab on the book with the course's environment; as root (a container) it needs
 # --allow-root, which JupyterLab otherwise refuses.

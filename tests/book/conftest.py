@@ -4,14 +4,11 @@
 (the committed outputs are rendered), with warnings as errors (``-W -n --keep-going``),
 into a temporary folder. ``test_build.py`` checks the result, ``test_browser.py`` serves
 it to headless Chromium. Under pytest-xdist (``make test`` runs one worker per core) the
-workers share that one build: the first to need it builds it under a file lock, the others
-wait for it and read its outcome.
+workers share that one build.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
 import sys
@@ -115,30 +112,18 @@ def _jupyter_book() -> list[str]:
     return [found]
 
 
-def shared_tmp(tmp_path_factory) -> Path:
-    """A temporary folder shared by every xdist worker of this run (the session's own
-    temporary folder when xdist is not in use)."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Build:
+def built_book(once, tmp_path_factory) -> Build:
     """Build the book without executing notebooks; warnings are errors. Built once per test
-    run: the outcome is saved beside the build, and later workers read it."""
-    from filelock import FileLock
+    run (``once``, tests/conftest.py): the other xdist workers read the same build."""
 
-    shared = shared_tmp(tmp_path_factory)
-    out = shared / "book-build"
-    outcome = shared / "book-build.json"
-    with FileLock(str(shared / "book-build.lock")):
-        if not outcome.exists():
-            returncode, log = _build_book(out)
-            tmp = outcome.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"returncode": returncode, "log": log}), encoding="utf-8")
-            tmp.replace(outcome)
-        saved = json.loads(outcome.read_text(encoding="utf-8"))
-    return Build(out / "_build" / "html", saved["returncode"], saved["log"])
+    def build() -> dict:
+        out = tmp_path_factory.mktemp("book-build")
+        returncode, log = _build_book(out)
+        return {"html": str(out / "_build" / "html"), "returncode": returncode, "log": log}
+
+    saved = once("book-build", build)
+    return Build(Path(saved["html"]), saved["returncode"], saved["log"])
 
 
 def _build_book(out: Path) -> tuple[int, str]:

@@ -135,15 +135,93 @@ def _wait_for(driver, script, timeout=30):
     return WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script))
 
 
-def test_pages_render_with_title(server, browser, toc):
+def _axe_violations(browser, source: str) -> list[str]:
+    browser.execute_script(source)
+    browser.set_script_timeout(120)
+    return browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']})"
+        ".then(r => done(r.violations.filter(v => ['serious', 'critical'].includes(v.impact))"
+        ".map(v => v.id + ' (' + v.impact + ', ' + v.nodes.length + ' nodes: ' + "
+        "v.nodes.slice(0, 2).map(n => n.target.join(' ')).join('; ') + ')')))"
+        ".catch(e => done(['axe failed: ' + e]));"
+    )
+
+
+@pytest.fixture(scope="module")
+def survey(once, server, browser, toc) -> dict:
+    """Every page of the book loaded once (typesetting a page is most of the cost of these
+    tests) and checked for what the tests below assert, each kind of problem in its own list:
+    ``title`` (a heading and a <title>), ``clean`` (console errors, broken images, TeX left
+    untypeset, MathJax errors), ``axe`` (serious axe-core violations at 1,280 px; None when
+    axe-core is not installed) and ``narrow`` (the same loaded page at 400 px: sideways
+    scrolling, formulas cut off; five pages saved as 400 px screenshots). Done once per
+    test run (``once``), whichever xdist worker gets there first."""
+    return once("browser-survey", lambda: _survey(server, browser, toc))
+
+
+def _survey(server, browser, toc) -> dict:
+    try:
+        axe = _axe_source()
+    except pytest.skip.Exception:
+        axe = None
+    shots = Path(__file__).resolve().parents[2] / "_build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    found: dict = {"title": [], "clean": [], "axe": None if axe is None else [], "narrow": []}
     for doc in toc:
+        browser.set_window_size(1280, 2000)
+        browser.get_log("browser")  # drop what earlier pages logged
         browser.get(f"{server}/{doc}.html")
         heading = browser.execute_script(
             "const h = document.querySelector('main h1, article h1');"
             "return h ? h.textContent.trim() : '';"
         )
-        assert heading, f"{doc}.html shows no page heading"
-        assert browser.title, f"{doc}.html has no <title>"
+        if not heading or not browser.title:
+            found["title"].append(f"{doc}.html shows no page heading or has no <title>")
+        typeset = _mathjax_ready(browser)
+        severe = [
+            e["message"] for e in browser.get_log("browser")
+            if e["level"] == "SEVERE" and not _tolerated(e["message"], server)
+        ]  # fmt: skip
+        if severe:
+            found["clean"].append(f"{doc}: console errors {severe[:3]}")
+        broken = browser.execute_script(
+            "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+            ".map(i => i.getAttribute('src'));"
+        )
+        if broken:
+            found["clean"].append(f"{doc}: images that did not load {broken[:5]}")
+        if typeset:
+            raw = browser.execute_script(TEX_LEFT)
+            if raw:
+                found["clean"].append(f"{doc}: TeX left untypeset ({raw})")
+            errors = browser.execute_script(
+                "return document.querySelectorAll('mjx-merror').length;"
+            )
+            if errors:
+                found["clean"].append(f"{doc}: {errors} MathJax errors")
+        if axe is not None:
+            found["axe"] += [f"{doc}: {v}" for v in _axe_violations(browser, axe)]
+        browser.set_window_size(400, 900)
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth;"
+        )
+        if overflow > 1:
+            culprits = browser.execute_script(WIDE_ELEMENTS)
+            found["narrow"].append(f"{doc}: {overflow} px too wide ({culprits})")
+        clipped = browser.execute_script(CLIPPED_MATH)
+        if clipped:
+            found["narrow"].append(f"{doc}: formulas cut off at the line's end {clipped}")
+        if doc in SCREENSHOT_PAGES:
+            browser.execute_script("window.scrollTo(0, 0);")
+            browser.save_screenshot(str(shots / f"{doc.split('/')[-1]}-400px.png"))
+    browser.set_window_size(1280, 2000)
+    return found
+
+
+def test_pages_render_with_title(survey):
+    problems = survey["title"]
+    assert not problems, "\n".join(problems)
 
 
 def test_mathjax_typesets_chapter_one(server, browser):
@@ -272,34 +350,9 @@ def _tolerated(message: str, server: str) -> bool:
     return "favicon" in message or any(noise in message for noise in THEME_NOISE)
 
 
-def test_every_page_loads_cleanly_and_typesets(server, browser, toc):
+def test_every_page_loads_cleanly_and_typesets(survey):
     """No console errors, all images loaded, no raw TeX left after MathJax ran."""
-    problems: list[str] = []
-    for doc in toc:
-        browser.get_log("browser")  # drop what earlier pages logged
-        browser.get(f"{server}/{doc}.html")
-        typeset = _mathjax_ready(browser)
-        severe = [
-            e["message"] for e in browser.get_log("browser")
-            if e["level"] == "SEVERE" and not _tolerated(e["message"], server)
-        ]  # fmt: skip
-        if severe:
-            problems.append(f"{doc}: console errors {severe[:3]}")
-        broken = browser.execute_script(
-            "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
-            ".map(i => i.getAttribute('src'));"
-        )
-        if broken:
-            problems.append(f"{doc}: images that did not load {broken[:5]}")
-        if typeset:
-            raw = browser.execute_script(TEX_LEFT)
-            if raw:
-                problems.append(f"{doc}: TeX left untypeset ({raw})")
-            errors = browser.execute_script(
-                "return document.querySelectorAll('mjx-merror').length;"
-            )
-            if errors:
-                problems.append(f"{doc}: {errors} MathJax errors")
+    problems = survey["clean"]
     assert not problems, "\n".join(problems)
 
 
@@ -347,27 +400,14 @@ def _axe_source() -> str:
     )
 
 
-def test_accessibility_axe_finds_no_serious_violation(server, browser, toc):
+def test_accessibility_axe_finds_no_serious_violation(survey):
     """axe-core on each whole page, the theme's navigation bars, sidebars and footer included,
     after MathJax has typeset it: no serious or critical violation. dlcourse-a11y.js fixes
     what the theme produces (labels that omit visible text, icon titles in labelled
     buttons, the bibliography's list role)."""
-    source = _axe_source()
-    found: list[str] = []
-    for doc in toc:
-        browser.get(f"{server}/{doc}.html")
-        _mathjax_ready(browser)
-        browser.execute_script(source)
-        browser.set_script_timeout(120)
-        violations = browser.execute_async_script(
-            "const done = arguments[arguments.length - 1];"
-            "axe.run(document, {resultTypes: ['violations']})"
-            ".then(r => done(r.violations.filter(v => ['serious', 'critical'].includes(v.impact))"
-            ".map(v => v.id + ' (' + v.impact + ', ' + v.nodes.length + ' nodes: ' + "
-            "v.nodes.slice(0, 2).map(n => n.target.join(' ')).join('; ') + ')')))"
-            ".catch(e => done(['axe failed: ' + e]));"
-        )
-        found += [f"{doc}: {v}" for v in violations]
+    if survey["axe"] is None:
+        _axe_source()  # skips with the reason
+    found = survey["axe"]
     assert not found, "axe-core reports:\n" + "\n".join(found)
 
 
@@ -401,30 +441,14 @@ return Array.from(document.querySelectorAll('main *')).filter(e =>
 """
 
 
-def test_narrow_screens_and_screenshots(server, browser, toc):
+def test_narrow_screens_and_screenshots(survey, server, browser, toc):
     """At 400 px no page scrolls sideways (code blocks, tables and over-long formulas scroll
     inside themselves) and no formula is cut off; five representative pages are saved as
     screenshots: 400 px, desktop, and 800 px wide scrolled to a figure."""
     shots = Path(__file__).resolve().parents[2] / "_build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
-    wide: list[str] = []
+    wide = list(survey["narrow"])
     try:
-        browser.set_window_size(400, 900)
-        for doc in toc:
-            browser.get(f"{server}/{doc}.html")
-            _mathjax_ready(browser)
-            overflow = browser.execute_script(
-                "return document.documentElement.scrollWidth - window.innerWidth;"
-            )
-            if overflow > 1:
-                culprits = browser.execute_script(WIDE_ELEMENTS)
-                wide.append(f"{doc}: {overflow} px too wide ({culprits})")
-            clipped = browser.execute_script(CLIPPED_MATH)
-            if clipped:
-                wide.append(f"{doc}: formulas cut off at the line's end {clipped}")
-            if doc in SCREENSHOT_PAGES:
-                name = doc.split("/")[-1]
-                browser.save_screenshot(str(shots / f"{name}-400px.png"))
         browser.set_window_size(1280, 2000)
         for doc in SCREENSHOT_PAGES:
             if doc in toc:

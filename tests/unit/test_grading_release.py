@@ -25,9 +25,6 @@ from dlcourse.grading import public
 from dlcourse.grading.gradescope import build_wheel, copy_build_sources
 from dlcourse.grading.release import release_student
 
-# the module fixture is expensive: under pytest-xdist, one worker runs the whole module
-pytestmark = pytest.mark.xdist_group("wheel")
-
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests" / "exercises"
 SOLUTIONS = ROOT / "solutions"
@@ -123,8 +120,9 @@ def _fresh_venv(tmp_path: Path, wheel: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    return build_wheel(ROOT, tmp_path_factory.mktemp("wheel"))
+def wheel(once, tmp_path_factory) -> Path:
+    """Built once per test run, however many xdist workers run this module."""
+    return Path(once("wheel", lambda: str(build_wheel(ROOT, tmp_path_factory.mktemp("wheel")))))
 
 
 def test_wheel_ships_public_tests_but_no_hidden_test_or_solution(wheel):

@@ -22,9 +22,6 @@ import pytest
 from dlcourse.cli import main
 from dlcourse.grading import sandbox
 
-# the module fixture is expensive: under pytest-xdist, one worker runs the whole module
-pytestmark = pytest.mark.xdist_group("hostile")
-
 FIXTURES = Path(__file__).resolve().parents[1] / "grading_fixtures"
 HOSTILE = sorted((FIXTURES / "hostile").glob("*.py"))
 EXPECTED_FEEDBACK = {  # a substring the feedback of test_add_numbers must contain
@@ -64,7 +61,12 @@ def _answers_can_be_hidden() -> bool:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(once, tmp_path_factory):
+    """Grade the folder once per test run, however many xdist workers run this module."""
+    return once("hostile-graded", lambda: _grade(tmp_path_factory))
+
+
+def _grade(tmp_path_factory):
     folder = tmp_path_factory.mktemp("submissions")
     for path in HOSTILE:
         shutil.copy(path, folder / path.name)
