@@ -176,8 +176,10 @@ def _survey(server, browser, toc) -> dict:
             "const h = document.querySelector('main h1, article h1');"
             "return h ? h.textContent.trim() : '';"
         )
-        if not heading or not browser.title:
-            found["title"].append(f"{doc}.html shows no page heading or has no <title>")
+        if not heading:
+            found["title"].append(f"{doc}.html shows no page heading")
+        if not browser.title:
+            found["title"].append(f"{doc}.html has no <title>")
         typeset = _mathjax_ready(browser)
         severe = [
             e["message"] for e in browser.get_log("browser")
