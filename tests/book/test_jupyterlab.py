@@ -1,8 +1,9 @@
 """JupyterLab as a student meets it: a headless server on 127.0.0.1 with a token, a chapter and
 an exercise opened through the REST API and executed in a kernel over the kernel websocket,
-the way the Lab front end does it; then the server is shut down. One test goes further and
-drives the Lab front end itself in headless Chromium, on a fresh clone of the repository:
-open Chapter 5, clear its outputs, Run All Cells from the Run menu, and read the results.
+the way the Lab front end does it; then the server is shut down. The last test goes further
+and drives the Lab front end itself in headless Chromium, on a fresh clone of the repository:
+open Chapters 1, 5 and 11, clear their outputs, Run All Cells from the Run menu, and read the
+results and the prose as jupyterlab-myst renders it.
 """
 
 from __future__ import annotations
@@ -21,12 +22,18 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import nbformat
 import pytest
 
 pytestmark = pytest.mark.slow
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "book" / "_ext"))
+from inline_eval import METADATA_KEY, shown_text  # noqa: E402
+
+sys.path.pop(0)
 
 ROOT = Path(__file__).resolve().parents[2]
 pytest.importorskip("jupyterlab", reason="JupyterLab is not installed (the book extra)")
+pytest.importorskip("jupyterlab_myst", reason="jupyterlab-myst is not installed (the book extra)")
 websocket = pytest.importorskip("tornado.websocket")
 
 
@@ -278,69 +285,153 @@ def _poll(driver, done, timeout: float, what: str):
     )
 
 
-def test_chapter_5_runs_top_to_bottom_in_the_lab_front_end(fresh_clone, lab_browser, tmp_path):
-    """A new reader's first session: from a fresh clone, open Chapter 5 in JupyterLab (in
-    headless Chromium), clear all outputs (Edit menu), Run All Cells (Run menu) and wait. Every
-    code cell has run, in order, without an error, and the training cell near the end prints
-    what the committed chapter shows (a seeded run: the same accuracies to the last digit)."""
+# What a reader sees of the open notebook's prose after Run All: the text of every Markdown
+# cell (each cell's rendered MyST), the maths that failed to typeset, and directives or roles
+# that jupyterlab-myst did not know (it shows them with their name and "Unknown ...").
+PROSE_STATE = """
+const w = window.jupyterapp.shell.currentWidget, nb = w.content, cells = [];
+for (let i = 0; i < nb.widgets.length; i++) {
+  const cell = nb.widgets[i];
+  if (cell.model.type !== 'markdown') continue;
+  cells.push({index: i, rendered: cell.rendered, text: cell.node.innerText});
+}
+const errors = Array.from(nb.node.querySelectorAll(
+  '.katex-error, mjx-merror, .MathJax_Error, merror')).map(e => e.textContent.slice(0, 200));
+return {cells: cells, mathErrors: errors};
+"""
+LAB_CHAPTERS = ["book/01_perceptrons.ipynb", CHAPTER, "book/11_convolutional.ipynb"]
+RAW_SYNTAX = ["{glue", "{eval}", "Unknown Directive", "Unknown Role", "Unknown directive",
+              "Unknown role"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def front_end(fresh_clone, lab_browser, tmp_path_factory):
+    """JupyterLab on the fresh clone, its app exposed to the page's scripts, notebooks shown
+    without windowing (every cell in the page, so the whole prose can be read)."""
+    settings = tmp_path_factory.mktemp("lab-settings")
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text(json.dumps({"windowingMode": "none"}), encoding="utf-8")
+    os.environ["JUPYTERLAB_SETTINGS_DIR"] = str(settings)
+    try:
+        with running_lab(
+            fresh_clone, tmp_path_factory.mktemp("lab-runtime"),
+            "--LabApp.expose_app_in_browser=True",
+        ) as lab:  # fmt: skip
+            yield lab, lab_browser, fresh_clone
+    finally:
+        os.environ.pop("JUPYTERLAB_SETTINGS_DIR", None)
+
+
+def _run_all(driver, lab, chapter: str, n_code: int):
+    """Open ``chapter``, clear its outputs (Edit menu), Run All (Run menu) and wait; returns
+    the final notebook state and the seconds Run All took."""
     from selenium.webdriver.common.by import By
 
-    committed = json.loads((fresh_clone / CHAPTER).read_text(encoding="utf-8"))
-    code = [c for c in committed["cells"] if c["cell_type"] == "code"]
-    training = next(
-        i for i, c in enumerate(code)
-        if any("test accuracy after" in "".join(o.get("text", "")) for o in c["outputs"])
+    driver.get(f"{lab.base}/lab/tree/{chapter}?token={lab.token}")
+    state = _poll(
+        driver, lambda s: s["kernel"] == "idle" and s["path"] == chapter, 240,
+        f"{chapter} did not open with a kernel",
     )  # fmt: skip
-    streams = [o["text"] for o in code[training]["outputs"] if o["output_type"] == "stream"]
-    expected = "".join(t if isinstance(t, str) else "".join(t) for t in streams)
-    with running_lab(fresh_clone, tmp_path, "--LabApp.expose_app_in_browser=True") as lab:
-        driver = lab_browser
-        driver.get(f"{lab.base}/lab/tree/{CHAPTER}?token={lab.token}")
-        state = _poll(
-            driver, lambda s: s["kernel"] == "idle", 240, "Chapter 5 did not open with a kernel"
-        )
-        assert state["path"] == CHAPTER and len(state["cells"]) == len(code)
-        assert state["name"].startswith("Python 3"), state["name"]
-        _menu(driver, "Edit", "editmenu:clear-all")
-        _poll(driver, lambda s: all(c["count"] is None for c in s["cells"]), 30,
-              "the outputs were not cleared")  # fmt: skip
-        started = time.monotonic()
-        _menu(driver, "Run", "runmenu:run-all")
-        idle_since: list[float] = []
+    assert len(state["cells"]) == n_code
+    assert state["name"].startswith("Python 3"), state["name"]
+    _menu(driver, "Edit", "editmenu:clear-all")
+    _poll(driver, lambda s: all(c["count"] is None for c in s["cells"]), 30,
+          "the outputs were not cleared")  # fmt: skip
+    started = time.monotonic()
+    _menu(driver, "Run", "runmenu:run-all")
+    idle_since: list[float] = []
 
-        def finished(s) -> bool:
-            if all(c["count"] is not None for c in s["cells"]) and s["kernel"] == "idle":
-                return True
-            # a cell that raises stops Run All: the kernel idles with cells left unrun
-            if s["kernel"] == "idle" and time.monotonic() - started > 10:
-                idle_since.append(time.monotonic())
-                return idle_since[-1] - idle_since[0] > 15
-            idle_since.clear()
-            return False
+    def finished(s) -> bool:
+        if all(c["count"] is not None for c in s["cells"]) and s["kernel"] == "idle":
+            return True
+        # a cell that raises stops Run All: the kernel idles with cells left unrun
+        if s["kernel"] == "idle" and time.monotonic() - started > 10:
+            idle_since.append(time.monotonic())
+            return idle_since[-1] - idle_since[0] > 15
+        idle_since.clear()
+        return False
 
-        state = _poll(driver, finished, 600, "Run All did not finish")
-        seconds = time.monotonic() - started
-        # the screenshot shows the training cell and what it printed (and no news prompt)
-        for button in driver.find_elements(By.XPATH, "//button[normalize-space()='No']"):
-            button.click()
-        driver.execute_async_script(
-            "const done = arguments[arguments.length - 1];"
-            "const nb = window.jupyterapp.shell.currentWidget.content;"
-            "const cells = Array.from({length: nb.model.cells.length}, (_, i) => i)"
-            "  .filter(i => nb.model.cells.get(i).type === 'code');"
-            "nb.activeCellIndex = cells[arguments[0]];"
-            "Promise.resolve(nb.scrollToItem(cells[arguments[0]], 'end'))"
-            "  .then(() => setTimeout(done, 1000));",
-            training,
-        )
-        shots = ROOT / "_build" / "screenshots"
-        shots.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(shots / "lab-05_backprop-run-all.png"))
+    state = _poll(driver, finished, 600, f"Run All of {chapter} did not finish")
+    for button in driver.find_elements(By.XPATH, "//button[normalize-space()='No']"):
+        button.click()  # the news prompt
+    return state, time.monotonic() - started
+
+
+def _scroll_to(driver, index: int, code_only: bool = False) -> None:
+    driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const nb = window.jupyterapp.shell.currentWidget.content;"
+        "let i = arguments[0];"
+        "if (arguments[1]) i = Array.from({length: nb.model.cells.length}, (_, k) => k)"
+        "  .filter(k => nb.model.cells.get(k).type === 'code')[i];"
+        "nb.activeCellIndex = i;"
+        "Promise.resolve(nb.scrollToItem(i, 'center')).then(() => setTimeout(done, 1000));",
+        index, code_only,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("chapter", LAB_CHAPTERS)
+def test_a_chapter_runs_and_reads_well_in_the_lab_front_end(front_end, chapter):
+    """A reader's session: from a fresh clone, open the chapter in JupyterLab (headless
+    Chromium), clear all outputs, Run All Cells and wait. Every code cell has run, in order,
+    without an error; the prose reads as on the website (jupyterlab-myst): no raw ``{glue``
+    or ``{eval}``, no unknown directive or role, no maths that failed to typeset (the book's
+    macros come from the notebook's front matter), and the inline expressions show the
+    values the chapter stores for them. Chapter 5's training cell prints what the committed
+    chapter shows (a seeded run: the same accuracies to the last digit). Screenshots of a
+    paragraph with numbers land in ``_build/screenshots``."""
+    lab, driver, clone = front_end
+    from dlcourse.data import available
+
+    committed = nbformat.read(clone / chapter, as_version=4)
+    needs = committed.metadata.get("dlcourse", {}).get("requires_data", [])
+    if any(not available(name) for name in needs):
+        pytest.skip(f"{chapter} needs the data sets {needs} (make sysdeps)")
+    code = [c for c in committed.cells if c.cell_type == "code"]
+    state, seconds = _run_all(driver, lab, chapter, len(code))
     errors = [o["text"] for c in state["cells"] for o in c["outputs"] if o["type"] == "error"]
-    assert not errors, f"Chapter 5 raised in JupyterLab: {errors}"
+    assert not errors, f"{chapter} raised in JupyterLab: {errors}"
     counts = [c["count"] for c in state["cells"]]
     assert counts == list(range(1, len(code) + 1)), f"cells did not all run in order: {counts}"
-    shown = "".join(o["text"] for o in state["cells"][training]["outputs"] if o["type"] == "stream")
-    assert "test accuracy after 30 epochs" in shown, shown[-500:]
-    assert shown == expected, f"the training cell printed\n{shown}\ninstead of\n{expected}"
-    print(f"Chapter 5: {len(code)} code cells ran in JupyterLab in {seconds:.0f} s")
+
+    prose = driver.execute_script(PROSE_STATE)
+    assert not prose["mathErrors"], f"{chapter}: maths Lab could not typeset: {prose['mathErrors']}"
+    text = {c["index"]: c["text"] for c in prose["cells"]}
+    assert all(c["rendered"] for c in prose["cells"]), f"{chapter}: Markdown cells left unrendered"
+    raw = [(i, s) for i, t in text.items() for s in RAW_SYNTAX if s in t]
+    assert not raw, f"{chapter}: raw MyST shown to the reader in cells {raw}"
+    # three quoted values, each in the text of its own cell as the kernel computed it
+    quoted = [
+        (i, e["expression"], shown_text(e["result"]))
+        for i, cell in enumerate(committed.cells)
+        if cell.cell_type == "markdown"
+        for e in cell.metadata.get(METADATA_KEY, [])
+        if len(shown_text(e["result"])) >= 2
+    ]
+    assert len(quoted) >= 3, f"{chapter} quotes fewer than three computed values"
+    picks = [quoted[0], quoted[len(quoted) // 2], quoted[-1]]
+    for index, expression, value in picks:
+        assert value in text[index], (
+            f"{chapter}, cell {index}: {{eval}}`{expression}` should show {value!r}; "
+            f"the cell reads: {text[index][:600]!r}"
+        )
+    shots = ROOT / "_build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    _scroll_to(driver, picks[0][0])
+    driver.save_screenshot(str(shots / f"lab-{Path(chapter).stem}-prose.png"))
+    print(f"{chapter}: {len(code)} code cells ran in JupyterLab in {seconds:.0f} s")
+
+    if chapter == CHAPTER:
+        training = next(
+            i for i, c in enumerate(code)
+            if any("test accuracy after" in o.get("text", "") for o in c.outputs)
+        )  # fmt: skip
+        expected = "".join(o.text for o in code[training].outputs if o.output_type == "stream")
+        shown = "".join(
+            o["text"] for o in state["cells"][training]["outputs"] if o["type"] == "stream"
+        )
+        assert "test accuracy after 30 epochs" in shown, shown[-500:]
+        assert shown == expected, f"the training cell printed\n{shown}\ninstead of\n{expected}"
+        _scroll_to(driver, training, code_only=True)
+        driver.save_screenshot(str(shots / "lab-05_backprop-run-all.png"))

@@ -4,9 +4,11 @@ Each notebook runs in its own pytest process (``--nbval``), so a kernel crash or
 cell cannot take the rest of the suite with it. Outputs that legitimately vary (widgets,
 timings, progress bars, training logs whose last digit depends on the CPU) sit in cells
 tagged ``nbval-ignore-output``, with the claims the prose makes of them asserted in a hidden
-cell; memory addresses, paths and glued images are masked by ``nbval-sanitize.cfg``, and
+cell; memory addresses, paths and images are masked by ``nbval-sanitize.cfg``, and
 ``plugins/nbval_numbers.py`` compares numbers to 10 significant digits (a reader's BLAS
 kernel moves the last bits of a stored ``repr``; see its docstring for the tolerance).
+``plugins/nbval_inline_eval.py`` adds the numbers the prose quotes (``{eval}`` roles, whose
+values are stored in the Markdown cells) to the comparison, where each cell stands.
 
 A notebook that needs what this environment lacks is skipped with the reason: the packages
 its metadata lists under ``dlcourse.requires_packages`` (torch: ``make test TORCH=``
@@ -37,7 +39,7 @@ def test_notebook_has_outputs(notebook):
     assert code, f"{notebook.name} has no code cells"
     assert all(c.get("execution_count") for c in code), (
         f"{notebook.name} is not committed fully executed: run "
-        f"`jupyter nbconvert --to notebook --execute --inplace {notebook.name}`"
+        f"`python tools/execute_chapters.py book/{notebook.name}`"
     )
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, f"{notebook.name} was committed with an error output"
@@ -98,6 +100,8 @@ def test_notebook_reproduces_its_outputs(notebook, root):
         "--nbval-cell-timeout=300",
         "-p",
         "nbval_numbers",
+        "-p",
+        "nbval_inline_eval",
         "-p",
         "no:cacheprovider",
         "-q",
