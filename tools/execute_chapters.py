@@ -5,7 +5,8 @@
 Runs every cell in order in a fresh kernel, as Run All does in JupyterLab: code cells get
 their outputs (as ``jupyter nbconvert --execute`` gives them), and each Markdown cell's
 ``{eval}`` expressions are evaluated where the cell stands, so an expression sees the
-kernel's state after the code cells above it. The results go into the cell's
+kernel's state after the code cells above it (those of a figure caption, in a code cell's
+metadata, right after that cell). The results go into the cell's
 ``user_expressions`` metadata in the format jupyterlab-myst writes; the book's
 ``inline_eval`` extension renders them on the website. An expression that raises stops the
 run with its name and error, and the notebook on disk is left as it was: it is replaced only
@@ -24,7 +25,7 @@ import nbformat
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book" / "_ext"))
-from inline_eval import METADATA_KEY, expressions  # noqa: E402
+from inline_eval import METADATA_KEY, expressions, prose_of  # noqa: E402
 
 
 class ExpressionError(RuntimeError):
@@ -35,9 +36,9 @@ class InlineExpressionClient(NotebookClient):
     """An nbclient that also evaluates the ``{eval}`` expressions of Markdown cells."""
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, **kwargs):
-        if cell.cell_type != "markdown":
-            return await super().async_execute_cell(cell, cell_index, execution_count, **kwargs)
-        exprs = expressions(cell.source)
+        if cell.cell_type == "code":
+            await super().async_execute_cell(cell, cell_index, execution_count, **kwargs)
+        exprs = expressions(prose_of(cell))
         if not exprs:
             cell.metadata.pop(METADATA_KEY, None)
             return cell

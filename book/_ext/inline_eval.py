@@ -16,7 +16,9 @@ Three readers of that cell, one stored value:
   what Lab shows. The text is rendered as ``{glue:text}`` rendered it (an inline
   ``pasted-text`` span), quotes of a string's ``repr`` stripped as jupyterlab-myst does.
 * **The authors**: ``tools/execute_chapters.py`` runs a notebook top to bottom and evaluates
-  each Markdown cell's expressions where the cell stands, storing them in the same format.
+  each Markdown cell's expressions where the cell stands, storing them in the same format
+  (a figure's caption lives in its code cell's metadata, ``mystnb.figure.caption``: its
+  expressions are evaluated after that cell and stored in the code cell).
   ``tests/book`` checks that every expression has a stored value, and the nbval run checks
   that the stored values equal a fresh execution.
 
@@ -39,8 +41,21 @@ _QUOTED = re.compile(r"^([\"'])(.*)\1$", re.S)
 
 
 def expressions(markdown: str) -> list[str]:
-    """The distinct ``{eval}`` expressions of a Markdown cell, in order of appearance."""
+    """The distinct ``{eval}`` expressions of a Markdown text, in order of appearance."""
     return list(dict.fromkeys(EVAL.findall(markdown)))
+
+
+def prose_of(cell: dict) -> str:
+    """The MyST text of a cell that may quote values: a Markdown cell's source, or the
+    caption of the figure a code cell shows (``mystnb.figure.caption`` in its metadata; the
+    expressions there are evaluated after the cell has run and stored in the code cell)."""
+    if cell.get("cell_type") == "markdown":
+        source = cell.get("source", "")
+        return "".join(source) if isinstance(source, list) else source
+    if cell.get("cell_type") == "code":
+        figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
+        return figure.get("caption", "") if isinstance(figure, dict) else ""
+    return ""
 
 
 def shown_text(result: dict) -> str:

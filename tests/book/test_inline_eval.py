@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-from inline_eval import METADATA_KEY, _Document, expressions, shown_text  # noqa: E402
+from inline_eval import METADATA_KEY, _Document, expressions, prose_of, shown_text  # noqa: E402
 
 sys.path.pop(0)
 
@@ -35,15 +35,16 @@ def test_every_eval_has_a_stored_value_and_no_glue_is_left(notebook):
     nb = nbformat.read(notebook, as_version=4)
     missing, glue = [], []
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "markdown":
-            stored = {e["expression"]: e["result"] for e in cell.metadata.get(METADATA_KEY, [])}
-            for expression in expressions(cell.source):
-                result = stored.get(expression)
-                if result is None or result.get("status") != "ok":
-                    missing.append(f"cell {i}: {{eval}}`{expression}`")
-            if "{glue" in cell.source:
-                glue.append(f"cell {i} (Markdown)")
-        elif re.search(r"^\s*from myst_nb import glue|\bglue\(", cell.source, re.M):
+        stored = {e["expression"]: e["result"] for e in cell.metadata.get(METADATA_KEY, [])}
+        for expression in expressions(prose_of(cell)):
+            result = stored.get(expression)
+            if result is None or result.get("status") != "ok":
+                missing.append(f"cell {i}: {{eval}}`{expression}`")
+        if "{glue" in prose_of(cell):
+            glue.append(f"cell {i} (prose)")
+        if cell.cell_type == "code" and re.search(
+            r"^\s*from myst_nb import glue|\bglue\(", cell.source, re.M
+        ):
             glue.append(f"cell {i} (code)")
     assert not missing, (
         f"{notebook.name}: expressions without a stored value (run "
@@ -91,10 +92,8 @@ def test_the_website_shows_every_stored_value(built_book, notebook):
     nb = nbformat.read(notebook, as_version=4)
     expected = []
     for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
         stored = {e["expression"]: e["result"] for e in cell.metadata.get(METADATA_KEY, [])}
-        expected += [shown_text(stored[e]) for e in re.findall(r"\{eval\}`([^`]+)`", cell.source)]
+        expected += [shown_text(stored[e]) for e in re.findall(r"\{eval\}`([^`]+)`", prose_of(cell))]
     # the rendered spans are the stored values, role for role (exercise solutions included)
     assert sorted(shown) == sorted(expected), (
         f"{notebook.name}: the page shows other values than those stored"

@@ -4,7 +4,8 @@
 A Markdown cell with ``{eval}`expr``` roles keeps the values of its expressions in its
 ``user_expressions`` metadata (``book/_ext/inline_eval.py``); the website renders those
 stored values. nbval itself only runs code cells, so a chapter whose code changed could
-keep quoting stale numbers. This plugin adds, for each such Markdown cell, one test item
+keep quoting stale numbers. This plugin adds, for each such Markdown cell (and each figure caption
+of a code cell, ``mystnb.figure.caption``), one test item
 in the cell's place in the run (after the code cells above it, before those below it): it
 evaluates the cell's expressions in the same kernel with ``display(...)`` and compares what
 the kernel shows with the stored results, through nbval's own comparison, so the
@@ -22,14 +23,14 @@ import nbformat
 from nbval.plugin import IPyNbCell, IPyNbFile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "book" / "_ext"))
-from inline_eval import METADATA_KEY, expressions  # noqa: E402
+from inline_eval import METADATA_KEY, expressions, prose_of  # noqa: E402
 
 
-def expression_cell(markdown) -> nbformat.NotebookNode:
-    """A code cell that displays each expression of ``markdown``, with the stored results as
-    its expected outputs (an expression with no stored value expects nothing, and fails)."""
-    exprs = expressions(markdown.source)
-    stored = {e["expression"]: e["result"] for e in markdown.metadata.get(METADATA_KEY, [])}
+def expression_cell(cell) -> nbformat.NotebookNode:
+    """A code cell that displays each expression quoted by ``cell``, with the stored results
+    as its expected outputs (an expression with no stored value expects a note, and fails)."""
+    exprs = expressions(prose_of(cell))
+    stored = {e["expression"]: e["result"] for e in cell.metadata.get(METADATA_KEY, [])}
     source = "\n".join(f"display({e})" for e in exprs)
     outputs = [
         nbformat.v4.new_output("display_data", data=stored[e].get("data", {}), metadata={})
@@ -61,7 +62,7 @@ def collect(self):
         if cell.cell_type == "code":
             yield next(code_items)
             code_seen += 1
-        elif cell.cell_type == "markdown" and expressions(cell.source):
+        if expressions(prose_of(cell)):  # a Markdown cell, or a figure caption after its cell
             options = defaultdict(bool, check=self.compare_outputs)
             yield IPyNbCell.from_parent(
                 self,
