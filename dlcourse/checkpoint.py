@@ -19,6 +19,7 @@ previous checkpoint intact.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -53,15 +54,79 @@ def atomic_savez(path, arrays: dict[str, Any]) -> Path:
 
 
 def read_npz(path, what: str = "checkpoint") -> dict[str, np.ndarray]:
-    """All arrays of an ``.npz`` file (no pickle); a broken file raises ValueError naming it."""
+    """All arrays of an ``.npz`` file (no pickle); a broken file raises ValueError naming it.
+
+    Each array's header (shape and dtype) is checked against the bytes the file really
+    holds for it *before* memory is set aside, so a small file that declares a huge array
+    is refused at once instead of allocating what it declares.
+    """
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+        with zipfile.ZipFile(path) as archive:
+            size = path.stat().st_size
+            return {
+                info.filename[:-4]: _read_member(archive, info, size) for info in archive.infolist()
+            }
     except FileNotFoundError:
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f"{path}: not a readable {what} ({type(err).__name__}: {err})") from None
+
+
+_READ_CHUNK = 1 << 20  # bytes read at a time from a compressed member
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, archive_size: int) -> np.ndarray:
+    """One ``.npy`` member of an ``.npz`` archive, its declared size checked before reading.
+
+    A stored (uncompressed) member must hold exactly ``prod(shape) * itemsize`` bytes after
+    its header, and no member can be larger than the archive; a compressed one is read in
+    chunks and refused as soon as it holds fewer or more bytes than its header declares.
+    """
+    name = info.filename
+    if not name.endswith(".npy"):
+        raise ValueError(f"member {name!r} is not a .npy array")
+    stored = info.compress_type == zipfile.ZIP_STORED
+    if stored and not info.file_size == info.compress_size <= archive_size:
+        raise ValueError(
+            f"member {name!r} declares {info.file_size:,} bytes; the whole file has "
+            f"{archive_size:,}"
+        )
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise ValueError(f"member {name!r} has .npy version {version}; expected 1.0 or 2.0")
+        if dtype.hasobject:
+            raise ValueError(f"member {name!r} holds Python objects (pickle); they are not read")
+        count = math.prod(shape)
+        nbytes = count * dtype.itemsize
+        declared = f"member {name!r} declares shape {shape} of {dtype} ({nbytes:,} bytes)"
+        if count and not nbytes:
+            raise ValueError(f"{declared}: a dtype of size 0")
+        if stored:
+            present = info.file_size - f.tell()
+            if nbytes != present:
+                raise ValueError(f"{declared}, but the file holds {present:,} bytes for it")
+        # stored: the size is now known to be real; compressed: keep only what decompresses
+        buffer = np.empty(nbytes, np.uint8) if stored else bytearray()
+        got = 0
+        while got <= nbytes and (chunk := f.read(min(_READ_CHUNK, nbytes + 1 - got))):
+            if stored:
+                buffer[got : got + len(chunk)] = np.frombuffer(chunk, np.uint8)
+            else:
+                buffer += chunk
+            got += len(chunk)
+        if got != nbytes:
+            held = f"only {got:,} bytes" if got < nbytes else "more data than that"
+            raise ValueError(f"{declared}, but the file holds {held} for it")
+    data = buffer if stored else np.frombuffer(buffer, np.uint8)
+    if fortran:
+        return data.view(dtype).reshape(shape[::-1]).T
+    return data.view(dtype).reshape(shape)
 
 
 @dataclass
