@@ -18,6 +18,7 @@ previous checkpoint intact.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -194,9 +195,11 @@ def _expect(path, condition: bool, message: str) -> None:
 def load_checkpoint(path, run: Run) -> int:
     """Restore ``run`` (in place) from a file written by :func:`save_checkpoint`.
 
-    Returns the number of epochs the checkpoint had completed. Everything is checked before
-    anything is changed: a corrupt file or one from a different model, optimiser or set of
-    callbacks raises ``ValueError`` naming the file and the mismatch (and leaves it alone).
+    Returns the number of epochs the checkpoint had completed. All or nothing: every array
+    is checked and every state (optimiser, callbacks, random generators) is first loaded
+    into a copy, so a corrupt file, one from a different model, optimiser or set of
+    callbacks, or one with an unusable state raises ``ValueError`` naming the file and the
+    problem and leaves the model, optimiser, callbacks and generators as they were.
     """
     data = read_npz(path)
     try:
@@ -235,21 +238,73 @@ def load_checkpoint(path, run: Run) -> int:
             f"it holds {len(meta.get('rng', ()))} random generator states; "
             f"training uses {len(generators)}")  # fmt: skip
 
-    # everything matches: restore in place
-    xp_assign(run.model.parameters(), group("param."))
-    xp_assign(_buffers(run.model), group("buffer."))
-    if hasattr(run.optimizer, "load_state_dict"):
-        run.optimizer.load_state_dict(group("optimizer."))
-    elif hasattr(run.optimizer, "lr"):
-        run.optimizer.lr = float(data["optimizer.lr"])
-    for j, cb in enumerate(stateful):
-        cb.load_state_dict(group(f"callback.{j}."))
+    # every state is first loaded into copies: a bad one fails here, with nothing changed
+    params, buffers = group("param."), group("buffer.")
+    optimizer_state = group("optimizer.")
+    callback_states = [group(f"callback.{j}.") for j in range(len(stateful))]
+    try:
+        _trial_load(run, optimizer_state, stateful, callback_states)
+        for k, (g, state) in enumerate(zip(generators, meta["rng"])):
+            try:
+                copy.deepcopy(g).bit_generator.state = state
+            except (TypeError, ValueError, KeyError) as err:
+                why = f"the state of random generator {k} does not load ({err})"
+                raise ValueError(why) from None
+        history = {f.name: data.get(f"history.{f.name}", np.zeros(0)).tolist()
+                   for f in fields(run.history)}  # fmt: skip
+        history["epoch"] = [int(v) for v in history["epoch"]]
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+        raise ValueError(f"{path}: cannot resume from this checkpoint: {err}") from None
+
+    # everything matches and loads: restore in place
+    xp_assign(run.model.parameters(), params)
+    xp_assign(_buffers(run.model), buffers)
+    _load_optimizer(run.optimizer, optimizer_state)
+    for cb, state in zip(stateful, callback_states):
+        cb.load_state_dict(state)
     for g, state in zip(generators, meta["rng"]):
         g.bit_generator.state = state
-    for f in fields(run.history):
-        values = data.get(f"history.{f.name}", np.zeros(0)).tolist()
-        getattr(run.history, f.name)[:] = [int(v) for v in values] if f.name == "epoch" else values
+    for name, values in history.items():
+        getattr(run.history, name)[:] = values
     return epoch
+
+
+def _load_optimizer(optimizer, state: dict[str, np.ndarray]) -> None:
+    if hasattr(optimizer, "load_state_dict"):
+        optimizer.load_state_dict(state)
+    elif hasattr(optimizer, "lr"):
+        optimizer.lr = float(state["lr"])
+
+
+def _trial_load(run: Run, optimizer_state: dict, stateful: list, callback_states: list) -> None:
+    """Load the optimiser and callback states into copies of them (the model is shared, not
+    copied); raise if any is unusable, e.g. moments whose shapes differ from the parameters."""
+    optimizer = copy.deepcopy(run.optimizer, {id(run.model): run.model})
+    try:
+        _load_optimizer(optimizer, optimizer_state)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"the optimizer state does not load ({err})") from None
+    inner = optimizer
+    while not hasattr(inner, "state") and hasattr(inner, "optimizer"):  # ClipGradNorm
+        inner = inner.optimizer
+    shapes = [tuple(p.shape) for p in run.model.parameters()]
+    for i, buffers in (getattr(inner, "state", None) or {}).items():
+        for key, value in buffers.items():
+            shape = tuple(getattr(value, "shape", ()))
+            if not (0 <= i < len(shapes)) or (shape and shape != shapes[i]):
+                want = shapes[i] if 0 <= i < len(shapes) else f"no parameter {i}"
+                raise ValueError(
+                    f"the optimizer state {key!r} of parameter {i} has shape {shape}; "
+                    f"expected {want}"
+                )
+    memo = {id(run.model): run.model, id(run.optimizer): optimizer}
+    for cb, state in zip(stateful, callback_states):
+        try:
+            copy.deepcopy(cb, dict(memo)).load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(
+                f"the state of callback {type(cb).__name__} does not load ({err})"
+            ) from None
 
 
 def xp_assign(targets, saved: dict[str, np.ndarray]) -> None:
