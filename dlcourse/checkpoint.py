@@ -7,8 +7,9 @@ A checkpoint holds everything that decides the rest of a training run:
 - ``callback.<j>.<key>``: ``state_dict()`` of the j-th callback that has one (schedules);
   resuming needs the same such callbacks in the same order (others may differ);
 - ``history.<field>``: the History so far;
-- ``metadata``: JSON with the epoch, class names and the states of the random generators
-  (the shuffling generator and, e.g., dropout generators).
+- ``metadata``: JSON with the epoch, class names, the states of the random generators
+  (the shuffling generator and, e.g., dropout generators) and the run's ``settings`` (the
+  batch size, and the flags of ``dlcourse train``), which a resume must repeat.
 
 Loading it into the same model, optimiser and callbacks in a fresh process and training on
 gives the same numbers, bit for bit, as never stopping. Files are written to a temporary file
@@ -24,7 +25,7 @@ import math
 import os
 import tempfile
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -132,13 +133,18 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, archive_size: 
 
 @dataclass
 class Run:
-    """What a training loop is made of; checkpoint callbacks receive it through ``bind``."""
+    """What a training loop is made of; checkpoint callbacks receive it through ``bind``.
+
+    ``settings`` (JSON-able values, e.g. ``{"batch_size": 16}``) are written to every
+    checkpoint; resuming with a different value of one of them is refused.
+    """
 
     model: Any
     optimizer: Any
     rng: np.random.Generator
     callbacks: tuple
     history: Any
+    settings: dict[str, Any] = field(default_factory=dict)  # must be equal to resume
 
     def generators(self) -> list[np.random.Generator]:
         """The shuffling generator, then the model's own (dropout), without repeats."""
@@ -158,8 +164,12 @@ def _stateful(callbacks) -> list:
     return [cb for cb in callbacks if hasattr(cb, "state_dict") and hasattr(cb, "load_state_dict")]
 
 
-def save_checkpoint(path, run: Run, epoch: int) -> Path:
-    """Write the state of ``run`` after ``epoch`` completed epochs to ``path``; return it."""
+def save_checkpoint(path, run: Run, epoch: int, settings: dict | None = None) -> Path:
+    """Write the state of ``run`` after ``epoch`` completed epochs to ``path``; return it.
+
+    ``settings`` (JSON-able) are recorded beside ``run.settings``; :func:`read_settings`
+    returns them all (``dlcourse train`` records its flags there and checks them on resume).
+    """
     arrays: dict[str, Any] = {}
     for i, p in enumerate(run.model.parameters()):
         arrays[f"param.{i}"] = to_numpy(p)
@@ -182,6 +192,7 @@ def save_checkpoint(path, run: Run, epoch: int) -> Path:
         "optimizer": type(run.optimizer).__name__,
         "callbacks": [type(cb).__name__ for cb in _stateful(run.callbacks)],
         "rng": [g.bit_generator.state for g in run.generators()],
+        "settings": {**run.settings, **(settings or {})},
     }
     arrays["metadata"] = np.array([json.dumps(meta)])
     return atomic_savez(path, arrays)
@@ -233,6 +244,11 @@ def load_checkpoint(path, run: Run) -> int:
     names = [type(cb).__name__ for cb in stateful]
     _expect(path, meta.get("callbacks") == names,
             f"it holds the states of callbacks {meta.get('callbacks')}; got {names}")  # fmt: skip
+    saved_settings = meta.get("settings") or {}
+    differ = [f"{key} {saved_settings[key]!r} (this run: {value!r})"
+              for key, value in run.settings.items()
+              if key in saved_settings and saved_settings[key] != value]  # fmt: skip
+    _expect(path, not differ, f"it was written with {', '.join(differ)}")
     generators = run.generators()
     _expect(path, len(meta.get("rng", ())) == len(generators),
             f"it holds {len(meta.get('rng', ()))} random generator states; "
@@ -307,6 +323,20 @@ def _trial_load(run: Run, optimizer_state: dict, stateful: list, callback_states
             ) from None
 
 
+def read_settings(path) -> dict[str, Any]:
+    """The settings recorded in a checkpoint (``{}`` when it records none)."""
+    data = read_npz(path)
+    try:
+        meta = json.loads(str(data["metadata"][0]))
+        settings = meta.get("settings") or {}
+        if meta.get("format") != CHECKPOINT_FORMAT or not isinstance(settings, dict):
+            raise ValueError(f"metadata says {meta.get('format')!r}")
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+        reason = f"{type(err).__name__}: {err}"
+        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} file ({reason})") from None
+    return settings
+
+
 def xp_assign(targets, saved: dict[str, np.ndarray]) -> None:
     """Copy ``saved[str(i)]`` into ``targets[i]`` in place (NumPy arrays or torch tensors)."""
     for i, p in enumerate(targets):
@@ -326,15 +356,16 @@ class Checkpoint:
     ``path`` is the file written (replaced atomically each time); it may contain
     ``{epoch}``, e.g. ``"ckpt-{epoch:03d}.npz"``, to keep one file per save. The loop calls
     checkpoints after all other callbacks of the epoch (so a schedule has already stepped).
-    With ``at_end=True`` the last epoch is saved too, even when it is not a multiple of
-    ``every`` (for example after early stopping). ``saved`` lists the paths written.
+    With ``at_end=True`` the last epoch is saved too (even when it is not a multiple of
+    ``every``, e.g. after early stopping). ``saved`` lists the paths written. ``settings``
+    (JSON-able) are recorded in every file (see :func:`read_settings`).
     """
 
     runs_last = True
 
-    def __init__(self, path, every: int = 1, at_end: bool = True):
+    def __init__(self, path, every: int = 1, at_end: bool = True, settings: dict | None = None):
         self.path, self.every = str(path), check_positive_int(every, "every")
-        self.at_end = bool(at_end)
+        self.at_end, self.settings = bool(at_end), dict(settings or {})
         self.saved: list[Path] = []
         self._run: Run | None = None
         self._last: int | None = None
@@ -347,7 +378,7 @@ class Checkpoint:
         if self._run is None:
             raise RuntimeError("Checkpoint must be used as a callback of dlcourse.train.fit_loop")
         path = Path(self.path.format(epoch=epoch))
-        self.saved.append(save_checkpoint(path, self._run, epoch))
+        self.saved.append(save_checkpoint(path, self._run, epoch, self.settings))
         self._last = epoch
 
     def on_epoch_end(self, model, epoch: int, history) -> bool:
@@ -360,4 +391,12 @@ class Checkpoint:
             self._save(history.epoch[-1])
 
 
-__all__ = ["Checkpoint", "Run", "save_checkpoint", "load_checkpoint", "atomic_savez", "read_npz"]
+__all__ = [
+    "Checkpoint",
+    "Run",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_settings",
+    "atomic_savez",
+    "read_npz",
+]

@@ -100,7 +100,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--resume",
         metavar="FILE",
         default=None,
-        help="continue from a checkpoint written with the same settings",
+        help="continue from a checkpoint of dlcourse train --checkpoint DIR; the flags that "
+        "decide the run must be the same (--epochs may grow, except with --schedule cosine)",
     )
     add("--save", metavar="FILE", default=None, help="save the trained network (.npz)")
     add("--no-progress", dest="progress", action="store_false",
@@ -157,6 +158,58 @@ def _check(args) -> None:
         raise FileNotFoundError(f"--resume: no checkpoint file {args.resume}")
 
 
+def _settings(args, sizes: list[int]) -> dict[str, object]:
+    """The flags that decide the course of a run, as its checkpoints record them: a resume
+    must repeat them (``--epochs`` too with the cosine schedule, whose T_max it sets)."""
+    settings: dict[str, object] = {
+        "--data": args.data,
+        "--sizes": ",".join(map(str, sizes)),
+        **{f"--{name}": getattr(args, name) for name in ("activation", "output", "cost", "init",
+                                                        "optimizer", "lr", "momentum")},
+        "--batch-size": args.batch_size,
+        "--l2": args.l2,
+        "--schedule": args.schedule,
+        "--seed": args.seed,
+        "--dtype": args.dtype,
+        "--validate": args.validate,
+        "--no-standardize": not args.standardize,
+    }  # fmt: skip
+    if args.schedule == "cosine":
+        settings["--epochs"] = args.epochs
+    return settings
+
+
+def _check_resume(path: str, settings: dict[str, object]) -> None:
+    """Refuse to continue the checkpoint ``path`` with flags other than those it recorded."""
+    from dlcourse.checkpoint import read_settings
+
+    saved = {k: v for k, v in read_settings(path).items() if k.startswith("--")}
+    if not saved:
+        raise ValueError(
+            f"--resume {path}: this checkpoint does not record the flags of dlcourse train "
+            "(it was written from Python, or by an older version), so they cannot be checked; "
+            "continue it in Python with Network.fit(..., resume=path)"
+        )
+
+    def show(value):
+        if value is None:
+            return "not set"
+        if isinstance(value, bool):
+            return "given" if value else "not given"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    differ = [
+        f"{flag} {show(saved.get(flag))} (this run: {show(settings.get(flag))})"
+        for flag in dict.fromkeys([*saved, *settings])
+        if saved.get(flag) != settings.get(flag)
+    ]
+    if differ:
+        raise ValueError(
+            f"--resume {path} was written with other settings: {'; '.join(differ)}. "
+            "Repeat the checkpoint's values to continue it, or drop --resume to start afresh"
+        )
+
+
 def train(args: argparse.Namespace) -> float:
     """Run the training that ``args`` describe; print progress and return the test accuracy."""
     from dlcourse.checkpoint import Checkpoint
@@ -187,8 +240,11 @@ def train(args: argparse.Namespace) -> float:
             f"--sizes {','.join(map(str, sizes))} does not fit --data {args.data}: it has "
             f"{n_in} inputs and {k} classes, so the sizes must start with {n_in} and end with {k}"
         )
-    settings = (sizes, args.activation, args.output, args.cost, args.init, args.dtype)
-    net = Network(*settings, device=args.device, seed=args.seed)
+    settings = _settings(args, sizes)
+    if args.resume is not None:
+        _check_resume(args.resume, settings)
+    architecture = (sizes, args.activation, args.output, args.cost, args.init, args.dtype)
+    net = Network(*architecture, device=args.device, seed=args.seed)
     options = {"lr": args.lr}
     if args.momentum:
         if args.optimizer not in ("sgd", "rmsprop"):
@@ -203,7 +259,7 @@ def train(args: argparse.Namespace) -> float:
         callbacks.append(get_schedule(args.schedule, optimizer, **extra))
     if args.checkpoint is not None:
         path = Path(args.checkpoint) / "checkpoint.npz"
-        callbacks.append(Checkpoint(path, every=args.checkpoint_every))
+        callbacks.append(Checkpoint(path, every=args.checkpoint_every, settings=settings))
     if args.progress and not is_interactive():
         callbacks.append(_EpochPrinter(args.epochs))
     plan = f"{args.optimizer} lr={args.lr:g}, batch size {args.batch_size}, {args.epochs} epochs"

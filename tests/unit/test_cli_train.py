@@ -94,3 +94,34 @@ def test_corrupt_resume_file(tmp_path, capsys):
     assert main([*TINY, "--resume", str(bad)]) == 2
     assert str(bad) in capsys.readouterr().err
     assert bad.read_bytes() == b"junk"
+
+
+def test_resume_with_other_settings_is_refused_naming_each(tmp_path, capsys):
+    assert main([*TINY, "--checkpoint", str(tmp_path), "--no-progress"]) == 0
+    capsys.readouterr()
+    ckpt = tmp_path / "checkpoint.npz"
+    before = ckpt.read_bytes()
+    changed = ["--lr", "0.02", "--batch-size", "16", "--seed", "3", "--validate"]
+    assert main([*TINY, "--epochs", "3", *changed, "--resume", str(ckpt)]) == 2
+    err = capsys.readouterr().err
+    assert f"--resume {ckpt} was written with other settings: " in err
+    differences = ["--lr 0.01 (this run: 0.02)", "--batch-size 32 (this run: 16)",
+                   "--seed 0 (this run: 3)", "--validate not given (this run: given)"]  # fmt: skip
+    for difference in differences:
+        assert difference in err
+    assert "--epochs" not in err and "drop --resume to start afresh" in err
+    assert ckpt.read_bytes() == before
+
+
+def test_resume_of_a_checkpoint_without_cli_flags_is_refused(tmp_path, capsys):
+    from dlcourse.checkpoint import Checkpoint
+    from dlcourse.data import load_digits
+    from dlcourse.network import Network
+
+    ds = load_digits(seed=0)
+    net = Network([64, 16, 10], "relu", "softmax", "cross_entropy", "he", seed=0)
+    ckpt = tmp_path / "checkpoint.npz"
+    net.fit(ds.X_train, ds.y_train, 1, 32, lr=0.01, callbacks=[Checkpoint(ckpt)], progress=False)
+    assert main([*TINY, "--resume", str(ckpt)]) == 2
+    err = capsys.readouterr().err
+    assert "does not record the flags of dlcourse train" in err and "resume=path" in err

@@ -249,6 +249,22 @@ def test_failed_resume_changes_nothing(tmp_path, case):
         np.testing.assert_array_equal(after[key], value)
 
 
+def test_resume_with_another_batch_size_is_refused(tmp_path):
+    model, opt, schedule = make("network")
+    path = tmp_path / "ckpt.npz"
+    model.fit(X, y, 2, 16, optimizer=opt, callbacks=[Checkpoint(path), schedule], progress=False)
+    fresh, opt, schedule = make("network")
+    before = [p.copy() for p in fresh.parameters()]
+    with pytest.raises(ValueError) as info:
+        fresh.fit(X, y, 4, 8, optimizer=opt, callbacks=[schedule], progress=False, resume=path)
+    assert str(info.value) == (
+        f"{path}: cannot resume from this checkpoint: it was written with batch_size 16 "
+        "(this run: 8)"
+    )
+    for p, q in zip(before, fresh.parameters()):
+        np.testing.assert_array_equal(p, q)
+
+
 def test_resume_past_the_end_trains_nothing(tmp_path):
     model, opt, schedule = make("network")
     path = tmp_path / "ckpt.npz"
