@@ -169,6 +169,10 @@ def _to_float(pixels: np.ndarray, dtype: str) -> np.ndarray:
     return out
 
 
+def _size(shape: tuple[int, ...]) -> str:
+    return " x ".join(map(str, shape))
+
+
 def _check_pair(images: np.ndarray, labels: np.ndarray, files: dict[str, Path], part: str) -> None:
     image_file, label_file = files[f"{part}_images"], files[f"{part}_labels"]
     if images.ndim != 3 or images.dtype != np.uint8:
@@ -209,7 +213,8 @@ def load_mnist(
     (Nielsen's ``mnist.pkl.gz`` split), 10,000 test. ``X`` has shape ``(m, 784)`` or
     ``(m, 28, 28)`` with ``flatten=False``; ``dtype="float32"`` halves the memory (peak while
     loading ≈ 1.25× the result). Missing files raise ``DataNotFoundError`` unless
-    ``download=True``; damaged ones raise ``CorruptDataError`` naming the file.
+    ``download=True``; damaged or mismatched ones (e.g. test images of another size than the
+    training images) raise ``CorruptDataError`` naming the file.
     """
     name = _canonical(name)
     splits = {"standard": 0, "nielsen": 10_000}
@@ -227,6 +232,12 @@ def load_mnist(
     for part in ("train", "test"):
         images, labels = read_idx(files[f"{part}_images"]), read_idx(files[f"{part}_labels"])
         _check_pair(images, labels, files, part)
+        if part == "test" and images.shape[1:] != parts["train"][2]:
+            raise CorruptDataError(
+                f"{files['test_images']}: the test images are {_size(images.shape[1:])} pixels "
+                f"but the training images in {files['train_images']} are "
+                f"{_size(parts['train'][2])}; both must come from the same data set"
+            )
         X = _to_float(images, dtype)
         del images
         flat = X.reshape(X.shape[0], -1) if flatten else X

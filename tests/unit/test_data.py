@@ -332,6 +332,31 @@ def test_inconsistent_files_are_reported(isolated, case):
         data.load_mnist("mnist", path=isolated / "d")
 
 
+def test_test_images_of_another_shape_are_refused(isolated):
+    small = np.zeros((10, 14, 14), np.uint8)  # e.g. a downsampled copy mixed in
+    _write_set(isolated / "d", test_images=small)
+    with pytest.raises(CorruptDataError) as info:
+        data.load_mnist("mnist", path=isolated / "d")
+    d = isolated / "d"
+    assert str(info.value) == (
+        f"{d / 't10k-images-idx3-ubyte.gz'}: the test images are 14 x 14 pixels but the "
+        f"training images in {d / 'train-images-idx3-ubyte.gz'} are 28 x 28; both must come "
+        "from the same data set"
+    )
+
+
+def test_dataset_parts_must_match():
+    X, y = np.zeros((4, 6)), np.zeros(4, np.int64)
+    with pytest.raises(ValueError) as info:
+        data.Dataset(X_train=X, y_train=y, X_test=np.zeros((4, 5)), y_test=y)
+    assert str(info.value) == (
+        "X_test holds examples of shape (5,) but X_train's have shape (6,); every part of a "
+        "data set must match"
+    )
+    with pytest.raises(ValueError, match="X_val holds 4 examples but y_val 3 labels"):
+        data.Dataset(X_train=X, y_train=y, X_val=X, y_val=y[:3], X_test=X, y_test=y)
+
+
 def test_bad_magic_through_the_loader_names_the_file(isolated):
     _write_set(isolated / "d", gz=False)
     (isolated / "d" / "train-images-idx3-ubyte").write_bytes(b"<html>not found</html>")
