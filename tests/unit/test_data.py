@@ -284,10 +284,9 @@ def test_search_order(isolated, monkeypatch):
 def test_absent_data_lists_every_place_and_the_commands(isolated, monkeypatch):
     monkeypatch.setenv("DLCOURSE_DATA", str(isolated / "env"))
     with pytest.raises(DataNotFoundError) as info:
-        data.load_mnist("fashion", path=isolated / "mine")
+        data.load_mnist("fashion")
     message = str(info.value)
     places = [
-        str(isolated / "mine"),
         str(isolated / "env"),
         str(isolated / "home" / ".cache" / "dlcourse"),
         str(isolated / "usr-share-datasets-fashion-mnist"),
@@ -299,6 +298,26 @@ def test_absent_data_lists_every_place_and_the_commands(isolated, monkeypatch):
     assert not data.available("fashion") and not data.available("cifar")
     with pytest.raises(DataNotFoundError, match="dlcourse data fetch mnist"):
         data.load_mnist("mnist")
+
+
+def test_explicit_path_with_a_missing_file_does_not_fall_back(isolated):
+    _write_set(isolated / "home" / ".cache" / "dlcourse" / "mnist")  # a complete copy
+    assert data.available("mnist")
+    mine = isolated / "mine"
+    _write_set(mine)
+    (mine / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataNotFoundError) as info:
+        data.load_mnist("mnist", path=mine)
+    message = str(info.value)
+    assert message.startswith(
+        "MNIST was not found in the folder given as path= (the only place searched when a path "
+        f"is given):\n  - path= argument: {mine} ({mine} lacks t10k-labels-idx1-ubyte[.gz])"
+    )
+    assert f"dlcourse data fetch mnist --dir {mine}" in message
+    assert ".cache" not in message
+    with pytest.raises(DataNotFoundError, match="no such folder"):
+        data.load_mnist("mnist", path=isolated / "nowhere")
+    assert not data.available("mnist", path=mine)
 
 
 def test_incomplete_folder_names_missing_files(isolated):
