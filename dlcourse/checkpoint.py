@@ -20,10 +20,13 @@ previous checkpoint intact.
 from __future__ import annotations
 
 import copy
+import glob
 import json
 import math
 import os
-import tempfile
+import re
+import secrets
+import time
 import zipfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -37,11 +40,45 @@ from dlcourse.backend import to_numpy
 CHECKPOINT_FORMAT = "dlcourse.checkpoint"
 
 
+STALE_SECONDS = 60.0  # a temporary file unchanged this long was left by a killed save
+_TEMPORARY = re.compile(r"\d+-[0-9a-f]{8}|[a-z0-9_]{8}")  # ours (and older mkstemp names)
+
+
+def remove_stale_temporaries(path, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Delete the temporary files that killed saves of ``path`` left beside it; return them.
+
+    A save that is killed outright (SIGKILL, a closed laptop, the out-of-memory killer) has
+    no chance to remove its ``.<name>.<pid>-<random>.tmp``. Only files of that naming that
+    have not changed for ``older_than`` seconds are removed, so that a save in progress in
+    another process (which writes continuously) is left alone.
+    """
+    path = Path(path)
+    removed, now = [], time.time()
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        middle = tmp.name[len(path.name) + 2 : -len(".tmp")]
+        try:
+            if _TEMPORARY.fullmatch(middle) and now - tmp.stat().st_mtime >= older_than:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:  # removed meanwhile, or not ours to remove
+            continue
+    return removed
+
+
 def atomic_savez(path, arrays: dict[str, Any]) -> Path:
-    """Write ``arrays`` to ``path`` with ``np.savez`` via a temporary file + ``os.replace``."""
+    """Write ``arrays`` to ``path`` with ``np.savez`` via a temporary file + ``os.replace``.
+
+    The temporary file ``.<name>.<pid>-<random>.tmp`` lies in the target folder, so the
+    rename is atomic; it is removed when writing fails or is interrupted (Ctrl-C included),
+    and one left by a killed process is removed by a later save
+    (:func:`remove_stale_temporaries`). The file gets the permissions of any new file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(tmp, flags, 0o666)  # the umask applies, as to any new file
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
@@ -49,8 +86,7 @@ def atomic_savez(path, arrays: dict[str, Any]) -> Path:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
@@ -398,5 +434,6 @@ __all__ = [
     "load_checkpoint",
     "read_settings",
     "atomic_savez",
+    "remove_stale_temporaries",
     "read_npz",
 ]

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dlcourse.checkpoint import load_checkpoint, read_npz
+from dlcourse.checkpoint import STALE_SECONDS, load_checkpoint, read_npz
 from dlcourse.layers import (
     GRU,
     LSTM,
@@ -140,6 +147,7 @@ def test_inconsistent_contents(tmp_path):
 
 
 # --- files that declare more than they hold -------------------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
 HUGE = [20000, 20000, 3]  # W1 alone would be 3.2 GB of float64
 
 
@@ -251,3 +259,69 @@ def _run(model):
     from dlcourse.train import History
 
     return Run(model, Adam(), np.random.default_rng(0), (), History())
+
+
+# --- temporary files of saves that were interrupted or killed ------------------------------
+KILLED_SAVE = """
+import os, signal, sys
+import numpy as np
+from dlcourse.network import Network
+
+def killed(file, **arrays):  # the process dies half-way through writing
+    file.write(b"PK\\x03\\x04 partial")
+    file.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+np.savez = killed
+Network([4, 2], seed=0).save(sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path):
+    net, X = trained_network()
+    path = net.save(tmp_path / "net.npz")
+    before = path.read_bytes()
+    done = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(path)], cwd=ROOT, timeout=120)
+    assert done.returncode == -signal.SIGKILL
+    (left,) = [p for p in tmp_path.iterdir() if p.name != "net.npz"]
+    assert left.name.startswith(".net.npz.") and left.name.endswith(".tmp")
+    assert path.read_bytes() == before  # the previous file is intact
+    old = time.time() - 2 * STALE_SECONDS
+    os.utime(left, (old, old))  # the killed save was a while ago
+    in_flight = tmp_path / f".net.npz.{os.getpid() + 1}-0123abcd.tmp"  # another process's
+    in_flight.write_bytes(b"being written")
+    unrelated = tmp_path / ".net.npz.my-notes.tmp"
+    unrelated.write_bytes(b"not ours")
+    os.utime(unrelated, (old, old))
+    net.save(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["net.npz", in_flight.name, unrelated.name]
+    )
+    np.testing.assert_array_equal(Network.load(path).forward(X), net.forward(X))
+
+
+def test_interrupted_save_removes_its_temporary_and_keeps_the_old_file(tmp_path, monkeypatch):
+    net, _ = trained_network()
+    path = net.save(tmp_path / "net.npz")
+    before = path.read_bytes()
+
+    def interrupted(file, **arrays):
+        file.write(b"PK\x03\x04 partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        net.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["net.npz"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_saved_file_gets_the_permissions_of_a_new_file(tmp_path):
+    mask = os.umask(0o022)
+    try:
+        path = Network([2, 2], seed=0).save(tmp_path / "net.npz")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # mkstemp would give 0o600
