@@ -203,7 +203,7 @@ def _stateful(callbacks) -> list:
 def save_checkpoint(path, run: Run, epoch: int, settings: dict | None = None) -> Path:
     """Write the state of ``run`` after ``epoch`` completed epochs to ``path``; return it.
 
-    ``settings`` (JSON-able) are recorded beside ``run.settings``; :func:`read_settings`
+    ``settings`` (JSON-able) are recorded beside ``run.settings``; :func:`read_metadata`
     returns them all (``dlcourse train`` records its flags there and checks them on resume).
     """
     arrays: dict[str, Any] = {}
@@ -359,18 +359,18 @@ def _trial_load(run: Run, optimizer_state: dict, stateful: list, callback_states
             ) from None
 
 
-def read_settings(path) -> dict[str, Any]:
-    """The settings recorded in a checkpoint (``{}`` when it records none)."""
+def read_metadata(path) -> dict[str, Any]:
+    """The metadata of a checkpoint: ``epoch``, ``settings`` (``{}`` if none), class names."""
     data = read_npz(path)
     try:
         meta = json.loads(str(data["metadata"][0]))
-        settings = meta.get("settings") or {}
-        if meta.get("format") != CHECKPOINT_FORMAT or not isinstance(settings, dict):
+        if meta.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"metadata says {meta.get('format')!r}")
+        meta["epoch"], meta["settings"] = int(meta["epoch"]), dict(meta.get("settings") or {})
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
         reason = f"{type(err).__name__}: {err}"
         raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} file ({reason})") from None
-    return settings
+    return meta
 
 
 def xp_assign(targets, saved: dict[str, np.ndarray]) -> None:
@@ -394,7 +394,7 @@ class Checkpoint:
     checkpoints after all other callbacks of the epoch (so a schedule has already stepped).
     With ``at_end=True`` the last epoch is saved too (even when it is not a multiple of
     ``every``, e.g. after early stopping). ``saved`` lists the paths written. ``settings``
-    (JSON-able) are recorded in every file (see :func:`read_settings`).
+    (JSON-able) are recorded in every file (see :func:`read_metadata`).
     """
 
     runs_last = True
@@ -432,7 +432,7 @@ __all__ = [
     "Run",
     "save_checkpoint",
     "load_checkpoint",
-    "read_settings",
+    "read_metadata",
     "atomic_savez",
     "remove_stale_temporaries",
     "read_npz",

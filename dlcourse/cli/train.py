@@ -9,6 +9,7 @@ and validation parts and prints the test accuracy (about 97 % in a few seconds).
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -181,9 +182,9 @@ def _settings(args, sizes: list[int]) -> dict[str, object]:
 
 def _check_resume(path: str, settings: dict[str, object]) -> None:
     """Refuse to continue the checkpoint ``path`` with flags other than those it recorded."""
-    from dlcourse.checkpoint import read_settings
+    from dlcourse.checkpoint import read_metadata
 
-    saved = {k: v for k, v in read_settings(path).items() if k.startswith("--")}
+    saved = {k: v for k, v in read_metadata(path)["settings"].items() if k.startswith("--")}
     if not saved:
         raise ValueError(
             f"--resume {path}: this checkpoint does not record the flags of dlcourse train "
@@ -291,9 +292,13 @@ def train(args: argparse.Namespace) -> float:
             seed=args.seed,
         )
     else:
-        net.fit(X_train, y_train, args.epochs, args.batch_size, optimizer, l2=args.l2,
-                validation=validation, callbacks=callbacks, progress=args.progress,
-                resume=args.resume)  # fmt: skip
+        try:
+            net.fit(X_train, y_train, args.epochs, args.batch_size, optimizer, l2=args.l2,
+                    validation=validation, callbacks=callbacks, progress=args.progress,
+                    resume=args.resume)  # fmt: skip
+        except KeyboardInterrupt:
+            saved = [p for c in callbacks if isinstance(c, Checkpoint) for p in c.saved]
+            raise Interrupted(saved[-1] if saved else args.resume) from None
     seconds = time.perf_counter() - start
     accuracy = net.evaluate(X_test, ds.y_test)
     correct = round(accuracy * len(X_test))
@@ -306,14 +311,69 @@ def train(args: argparse.Namespace) -> float:
     return accuracy
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while ``dlcourse train`` trained. ``resume_from`` is the newest checkpoint of
+    the run (the one it wrote last, or the one it resumed from), or ``None``."""
+
+    def __init__(self, resume_from):
+        super().__init__(resume_from)
+        self.resume_from = resume_from
+
+
+def command_line(args: argparse.Namespace, **changes) -> str:
+    """The ``dlcourse train`` command of ``args`` with ``changes`` (dest=value) applied;
+    flags at their default values are left out."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    words = ["dlcourse", "train"]
+    for dest, default in vars(parser.parse_args([])).items():
+        value = changes[dest] if dest in changes else getattr(args, dest, default)
+        flag = "--" + dest.replace("_", "-")
+        if value is None or value == default:
+            continue
+        if isinstance(default, bool):  # a --flag (False by default) or --no-flag (True)
+            words.append(flag.replace("--", "--no-") if default else flag)
+        else:
+            words += [flag, ",".join(map(str, value)) if isinstance(value, list) else str(value)]
+    return shlex.join(words)
+
+
+def interrupted_message(args: argparse.Namespace, resume_from) -> str:
+    """What ``dlcourse train`` prints after Ctrl-C: where the run stands, how to continue."""
+    from dlcourse.checkpoint import read_metadata
+
+    if resume_from is None:
+        saved = (
+            "nothing was saved yet" if args.checkpoint else "nothing was saved (no --checkpoint)"
+        )
+        again = command_line(args, checkpoint=args.checkpoint or "checkpoints")
+        return (
+            f"dlcourse train: interrupted; {saved}. A run started with --checkpoint DIR "
+            f"can be continued after an interruption:\n  {again}"
+        )
+    try:
+        state = f"the run after epoch {read_metadata(resume_from)['epoch']} of {args.epochs}"
+    except (OSError, ValueError) as err:  # e.g. Ctrl-C while checking a bad --resume file
+        state = f"no state that can be read ({err})"
+    return (
+        f"dlcourse train: interrupted. {resume_from} holds {state}; continue it with\n"
+        f"  {command_line(args, resume=str(resume_from))}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    """Entry point of the subcommand: 0 on success, 2 with a clear message on bad input."""
+    """Entry point of the subcommand: 0 on success, 2 with a clear message on bad input, 130
+    after Ctrl-C (with the command that continues the run from its last checkpoint)."""
     try:
         train(args)
     except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
         print(f"dlcourse train: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:  # before training, too: then from the --resume file
+        resume_from = err.resume_from if isinstance(err, Interrupted) else args.resume
+        print(interrupted_message(args, resume_from), file=sys.stderr, flush=True)
+        return 130
     return 0
 
 
-__all__ = ["add_arguments", "run", "train"]
+__all__ = ["Interrupted", "add_arguments", "command_line", "interrupted_message", "run", "train"]
