@@ -4,7 +4,7 @@ The file holds the arrays ``W1, b1, ..., WL, bL`` (layer ``l``'s ``W^l`` of shap
 ``(n_l, n_{l-1})`` and ``b^l`` of shape ``(n_l,)``, always as NumPy) and ``metadata``, a JSON
 string with the architecture (sizes, activations, cost, dtype) and the L2 settings. The
 writing and reading of ``.npz`` files is shared with ``Model`` and training checkpoints
-(:func:`dlcourse.checkpoint.atomic_savez`, :func:`dlcourse.checkpoint.read_npz`).
+(:func:`dlcourse.npz.atomic_savez`, :func:`dlcourse.npz.read_npz`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 
 from dlcourse._validation import check_sizes
 from dlcourse.backend import get_device, to_numpy
-from dlcourse.checkpoint import atomic_savez, read_npz
+from dlcourse.npz import atomic_savez, read_npz
 
 NETWORK_FORMAT = "dlcourse.Network"
 

@@ -20,11 +20,11 @@ import numpy as np
 
 from dlcourse._validation import check_pairing
 from dlcourse.activations import get_activation
-from dlcourse.checkpoint import atomic_savez, read_npz
 from dlcourse.costs import Cost, get_cost
 from dlcourse.layers.base import Layer, Sequential
 from dlcourse.layers.config import declared_shapes, from_config
 from dlcourse.layers.core import Activation
+from dlcourse.npz import atomic_savez, read_npz
 from dlcourse.regularization import l2_grad
 from dlcourse.train import Trainable
 

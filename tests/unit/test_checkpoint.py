@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlcourse.checkpoint import STALE_SECONDS, load_checkpoint, read_npz
+from dlcourse.checkpoint import load_checkpoint
 from dlcourse.layers import (
     GRU,
     LSTM,
@@ -41,6 +41,7 @@ from dlcourse.layers import (
 from dlcourse.layers.config import declared_shapes
 from dlcourse.network import Network
 from dlcourse.network_io import network_metadata
+from dlcourse.npz import STALE_SECONDS, read_npz
 from dlcourse.optim import Adam
 
 
