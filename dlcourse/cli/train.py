@@ -9,12 +9,13 @@ and validation parts and prints the test accuracy (about 97 % in a few seconds).
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from dlcourse.cli.resume import Interrupted, check_resume, interrupted_message, run_settings
 
 DATA_SETS = ("digits", "mnist", "fashion", "xor", "moons", "circles", "spirals")
 DESCRIPTION = __doc__.split("\n\n", 1)[1].replace("``", "")  # --help is plain text
@@ -159,58 +160,6 @@ def _check(args) -> None:
         raise FileNotFoundError(f"--resume: no checkpoint file {args.resume}")
 
 
-def _settings(args, sizes: list[int]) -> dict[str, object]:
-    """The flags that decide the course of a run, as its checkpoints record them: a resume
-    must repeat them (``--epochs`` too with the cosine schedule, whose T_max it sets)."""
-    settings: dict[str, object] = {
-        "--data": args.data,
-        "--sizes": ",".join(map(str, sizes)),
-        **{f"--{name}": getattr(args, name) for name in ("activation", "output", "cost", "init",
-                                                        "optimizer", "lr", "momentum")},
-        "--batch-size": args.batch_size,
-        "--l2": args.l2,
-        "--schedule": args.schedule,
-        "--seed": args.seed,
-        "--dtype": args.dtype,
-        "--validate": args.validate,
-        "--no-standardize": not args.standardize,
-    }  # fmt: skip
-    if args.schedule == "cosine":
-        settings["--epochs"] = args.epochs
-    return settings
-
-
-def _check_resume(path: str, settings: dict[str, object]) -> None:
-    """Refuse to continue the checkpoint ``path`` with flags other than those it recorded."""
-    from dlcourse.checkpoint import read_metadata
-
-    saved = {k: v for k, v in read_metadata(path)["settings"].items() if k.startswith("--")}
-    if not saved:
-        raise ValueError(
-            f"--resume {path}: this checkpoint does not record the flags of dlcourse train "
-            "(it was written from Python, or by an older version), so they cannot be checked; "
-            "continue it in Python with Network.fit(..., resume=path)"
-        )
-
-    def show(value):
-        if value is None:
-            return "not set"
-        if isinstance(value, bool):
-            return "given" if value else "not given"
-        return f"{value:g}" if isinstance(value, float) else str(value)
-
-    differ = [
-        f"{flag} {show(saved.get(flag))} (this run: {show(settings.get(flag))})"
-        for flag in dict.fromkeys([*saved, *settings])
-        if saved.get(flag) != settings.get(flag)
-    ]
-    if differ:
-        raise ValueError(
-            f"--resume {path} was written with other settings: {'; '.join(differ)}. "
-            "Repeat the checkpoint's values to continue it, or drop --resume to start afresh"
-        )
-
-
 def train(args: argparse.Namespace) -> float:
     """Run the training that ``args`` describe; print progress and return the test accuracy."""
     from dlcourse.checkpoint import Checkpoint
@@ -241,9 +190,9 @@ def train(args: argparse.Namespace) -> float:
             f"--sizes {','.join(map(str, sizes))} does not fit --data {args.data}: it has "
             f"{n_in} inputs and {k} classes, so the sizes must start with {n_in} and end with {k}"
         )
-    settings = _settings(args, sizes)
+    settings = run_settings(args, sizes)
     if args.resume is not None:
-        _check_resume(args.resume, settings)
+        check_resume(args.resume, settings)
     architecture = (sizes, args.activation, args.output, args.cost, args.init, args.dtype)
     net = Network(*architecture, device=args.device, seed=args.seed)
     options = {"lr": args.lr}
@@ -311,54 +260,11 @@ def train(args: argparse.Namespace) -> float:
     return accuracy
 
 
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C while ``dlcourse train`` trained. ``resume_from`` is the newest checkpoint of
-    the run (the one it wrote last, or the one it resumed from), or ``None``."""
-
-    def __init__(self, resume_from):
-        super().__init__(resume_from)
-        self.resume_from = resume_from
-
-
-def command_line(args: argparse.Namespace, **changes) -> str:
-    """The ``dlcourse train`` command of ``args`` with ``changes`` (dest=value) applied;
-    flags at their default values are left out."""
+def flag_defaults() -> dict:
+    """Every flag of ``dlcourse train`` (by dest, in order) with its default value."""
     parser = argparse.ArgumentParser(add_help=False)
     add_arguments(parser)
-    words = ["dlcourse", "train"]
-    for dest, default in vars(parser.parse_args([])).items():
-        value = changes[dest] if dest in changes else getattr(args, dest, default)
-        flag = "--" + dest.replace("_", "-")
-        if value is None or value == default:
-            continue
-        if isinstance(default, bool):  # a --flag (False by default) or --no-flag (True)
-            words.append(flag.replace("--", "--no-") if default else flag)
-        else:
-            words += [flag, ",".join(map(str, value)) if isinstance(value, list) else str(value)]
-    return shlex.join(words)
-
-
-def interrupted_message(args: argparse.Namespace, resume_from) -> str:
-    """What ``dlcourse train`` prints after Ctrl-C: where the run stands, how to continue."""
-    from dlcourse.checkpoint import read_metadata
-
-    if resume_from is None:
-        saved = (
-            "nothing was saved yet" if args.checkpoint else "nothing was saved (no --checkpoint)"
-        )
-        again = command_line(args, checkpoint=args.checkpoint or "checkpoints")
-        return (
-            f"dlcourse train: interrupted; {saved}. A run started with --checkpoint DIR "
-            f"can be continued after an interruption:\n  {again}"
-        )
-    try:
-        state = f"the run after epoch {read_metadata(resume_from)['epoch']} of {args.epochs}"
-    except (OSError, ValueError) as err:  # e.g. Ctrl-C while checking a bad --resume file
-        state = f"no state that can be read ({err})"
-    return (
-        f"dlcourse train: interrupted. {resume_from} holds {state}; continue it with\n"
-        f"  {command_line(args, resume=str(resume_from))}"
-    )
+    return vars(parser.parse_args([]))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -371,9 +277,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt as err:  # before training, too: then from the --resume file
         resume_from = err.resume_from if isinstance(err, Interrupted) else args.resume
-        print(interrupted_message(args, resume_from), file=sys.stderr, flush=True)
+        print(interrupted_message(args, resume_from, flag_defaults()), file=sys.stderr, flush=True)
         return 130
     return 0
 
 
-__all__ = ["Interrupted", "add_arguments", "command_line", "interrupted_message", "run", "train"]
+__all__ = ["add_arguments", "flag_defaults", "run", "train"]

@@ -8,7 +8,8 @@ import shlex
 import pytest
 
 from dlcourse.cli import build_parser, main
-from dlcourse.cli.train import command_line
+from dlcourse.cli.resume import command_line
+from dlcourse.cli.train import flag_defaults
 
 TINY = ["train", "--data", "digits", "--sizes", "64,16,10", "--epochs", "2", "--batch-size", "32",
         "--lr", "0.01"]  # fmt: skip
@@ -184,7 +185,7 @@ def test_command_line_round_trips_through_the_parser(tmp_path):
             "0.05", "--seed", "3", "--validate", "--no-standardize", "--no-progress",
             "--checkpoint", str(tmp_path / "a b"), "--schedule", "cosine"]  # fmt: skip
     args = build_parser().parse_args(argv)
-    again = build_parser().parse_args(shlex.split(command_line(args))[1:])
+    again = build_parser().parse_args(shlex.split(command_line(args, flag_defaults()))[1:])
     assert {k: v for k, v in vars(again).items() if k != "func"} == {
         k: v for k, v in vars(args).items() if k != "func"
     }
