@@ -7,22 +7,21 @@ A checkpoint holds everything that decides the rest of a training run:
 - ``callback.<j>.<key>``: ``state_dict()`` of the j-th callback that has one (schedules);
   resuming needs the same such callbacks in the same order (others may differ);
 - ``history.<field>``: the History so far;
-- ``metadata``: JSON with the epoch, class names and the states of the random generators
-  (the shuffling generator and, e.g., dropout generators).
+- ``metadata``: JSON with the epoch, class names, the states of the random generators
+  (the shuffling generator and, e.g., dropout generators) and the run's ``settings`` (the
+  batch size, and the flags of ``dlcourse train``), which a resume must repeat.
 
 Loading it into the same model, optimiser and callbacks in a fresh process and training on
-gives the same numbers, bit for bit, as never stopping. Files are written to a temporary file
-in the target folder and moved into place with ``os.replace``, so a crash mid-write leaves the
-previous checkpoint intact.
+gives the same numbers, bit for bit, as never stopping. Files are written and read by
+:mod:`dlcourse.npz`: atomically (a crash mid-write leaves the previous checkpoint intact), and
+checked against what they declare before anything is allocated.
 """
 
 from __future__ import annotations
 
+import copy
 import json
-import os
-import tempfile
-import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,49 +29,25 @@ import numpy as np
 
 from dlcourse._validation import check_positive_int
 from dlcourse.backend import to_numpy
+from dlcourse.npz import atomic_savez, read_npz  # also importable from here, as before
 
 CHECKPOINT_FORMAT = "dlcourse.checkpoint"
 
 
-def atomic_savez(path, arrays: dict[str, Any]) -> Path:
-    """Write ``arrays`` to ``path`` with ``np.savez`` via a temporary file + ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def read_npz(path, what: str = "checkpoint") -> dict[str, np.ndarray]:
-    """All arrays of an ``.npz`` file (no pickle); a broken file raises ValueError naming it."""
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path}: not a readable {what} ({type(err).__name__}: {err})") from None
-
-
 @dataclass
 class Run:
-    """What a training loop is made of; checkpoint callbacks receive it through ``bind``."""
+    """What a training loop is made of; checkpoint callbacks receive it through ``bind``.
+
+    ``settings`` (JSON-able values, e.g. ``{"batch_size": 16}``) are written to every
+    checkpoint; resuming with a different value of one of them is refused.
+    """
 
     model: Any
     optimizer: Any
     rng: np.random.Generator
     callbacks: tuple
     history: Any
+    settings: dict[str, Any] = field(default_factory=dict)  # must be equal to resume
 
     def generators(self) -> list[np.random.Generator]:
         """The shuffling generator, then the model's own (dropout), without repeats."""
@@ -92,8 +67,12 @@ def _stateful(callbacks) -> list:
     return [cb for cb in callbacks if hasattr(cb, "state_dict") and hasattr(cb, "load_state_dict")]
 
 
-def save_checkpoint(path, run: Run, epoch: int) -> Path:
-    """Write the state of ``run`` after ``epoch`` completed epochs to ``path``; return it."""
+def save_checkpoint(path, run: Run, epoch: int, settings: dict | None = None) -> Path:
+    """Write the state of ``run`` after ``epoch`` completed epochs to ``path``; return it.
+
+    ``settings`` (JSON-able) are recorded beside ``run.settings``; :func:`read_metadata`
+    returns them all (``dlcourse train`` records its flags there and checks them on resume).
+    """
     arrays: dict[str, Any] = {}
     for i, p in enumerate(run.model.parameters()):
         arrays[f"param.{i}"] = to_numpy(p)
@@ -116,6 +95,7 @@ def save_checkpoint(path, run: Run, epoch: int) -> Path:
         "optimizer": type(run.optimizer).__name__,
         "callbacks": [type(cb).__name__ for cb in _stateful(run.callbacks)],
         "rng": [g.bit_generator.state for g in run.generators()],
+        "settings": {**run.settings, **(settings or {})},
     }
     arrays["metadata"] = np.array([json.dumps(meta)])
     return atomic_savez(path, arrays)
@@ -129,9 +109,11 @@ def _expect(path, condition: bool, message: str) -> None:
 def load_checkpoint(path, run: Run) -> int:
     """Restore ``run`` (in place) from a file written by :func:`save_checkpoint`.
 
-    Returns the number of epochs the checkpoint had completed. Everything is checked before
-    anything is changed: a corrupt file or one from a different model, optimiser or set of
-    callbacks raises ``ValueError`` naming the file and the mismatch (and leaves it alone).
+    Returns the number of epochs the checkpoint had completed. All or nothing: every array
+    is checked and every state (optimiser, callbacks, random generators) is first loaded
+    into a copy, so a corrupt file, one from a different model, optimiser or set of
+    callbacks, or one with an unusable state raises ``ValueError`` naming the file and the
+    problem and leaves the model, optimiser, callbacks and generators as they were.
     """
     data = read_npz(path)
     try:
@@ -165,26 +147,97 @@ def load_checkpoint(path, run: Run) -> int:
     names = [type(cb).__name__ for cb in stateful]
     _expect(path, meta.get("callbacks") == names,
             f"it holds the states of callbacks {meta.get('callbacks')}; got {names}")  # fmt: skip
+    saved_settings = meta.get("settings") or {}
+    differ = [f"{key} {saved_settings[key]!r} (this run: {value!r})"
+              for key, value in run.settings.items()
+              if key in saved_settings and saved_settings[key] != value]  # fmt: skip
+    _expect(path, not differ, f"it was written with {', '.join(differ)}")
     generators = run.generators()
     _expect(path, len(meta.get("rng", ())) == len(generators),
             f"it holds {len(meta.get('rng', ()))} random generator states; "
             f"training uses {len(generators)}")  # fmt: skip
 
-    # everything matches: restore in place
-    xp_assign(run.model.parameters(), group("param."))
-    xp_assign(_buffers(run.model), group("buffer."))
-    if hasattr(run.optimizer, "load_state_dict"):
-        run.optimizer.load_state_dict(group("optimizer."))
-    elif hasattr(run.optimizer, "lr"):
-        run.optimizer.lr = float(data["optimizer.lr"])
-    for j, cb in enumerate(stateful):
-        cb.load_state_dict(group(f"callback.{j}."))
+    # every state is first loaded into copies: a bad one fails here, with nothing changed
+    params, buffers = group("param."), group("buffer.")
+    optimizer_state = group("optimizer.")
+    callback_states = [group(f"callback.{j}.") for j in range(len(stateful))]
+    try:
+        _trial_load(run, optimizer_state, stateful, callback_states)
+        for k, (g, state) in enumerate(zip(generators, meta["rng"])):
+            try:
+                copy.deepcopy(g).bit_generator.state = state
+            except (TypeError, ValueError, KeyError) as err:
+                why = f"the state of random generator {k} does not load ({err})"
+                raise ValueError(why) from None
+        history = {f.name: data.get(f"history.{f.name}", np.zeros(0)).tolist()
+                   for f in fields(run.history)}  # fmt: skip
+        history["epoch"] = [int(v) for v in history["epoch"]]
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+        raise ValueError(f"{path}: cannot resume from this checkpoint: {err}") from None
+
+    # everything matches and loads: restore in place
+    xp_assign(run.model.parameters(), params)
+    xp_assign(_buffers(run.model), buffers)
+    _load_optimizer(run.optimizer, optimizer_state)
+    for cb, state in zip(stateful, callback_states):
+        cb.load_state_dict(state)
     for g, state in zip(generators, meta["rng"]):
         g.bit_generator.state = state
-    for f in fields(run.history):
-        values = data.get(f"history.{f.name}", np.zeros(0)).tolist()
-        getattr(run.history, f.name)[:] = [int(v) for v in values] if f.name == "epoch" else values
+    for name, values in history.items():
+        getattr(run.history, name)[:] = values
     return epoch
+
+
+def _load_optimizer(optimizer, state: dict[str, np.ndarray]) -> None:
+    if hasattr(optimizer, "load_state_dict"):
+        optimizer.load_state_dict(state)
+    elif hasattr(optimizer, "lr"):
+        optimizer.lr = float(state["lr"])
+
+
+def _trial_load(run: Run, optimizer_state: dict, stateful: list, callback_states: list) -> None:
+    """Load the optimiser and callback states into copies of them (the model is shared, not
+    copied); raise if any is unusable, e.g. moments whose shapes differ from the parameters."""
+    optimizer = copy.deepcopy(run.optimizer, {id(run.model): run.model})
+    try:
+        _load_optimizer(optimizer, optimizer_state)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"the optimizer state does not load ({err})") from None
+    inner = optimizer
+    while not hasattr(inner, "state") and hasattr(inner, "optimizer"):  # ClipGradNorm
+        inner = inner.optimizer
+    shapes = [tuple(p.shape) for p in run.model.parameters()]
+    for i, buffers in (getattr(inner, "state", None) or {}).items():
+        for key, value in buffers.items():
+            shape = tuple(getattr(value, "shape", ()))
+            if not (0 <= i < len(shapes)) or (shape and shape != shapes[i]):
+                want = shapes[i] if 0 <= i < len(shapes) else f"no parameter {i}"
+                raise ValueError(
+                    f"the optimizer state {key!r} of parameter {i} has shape {shape}; "
+                    f"expected {want}"
+                )
+    memo = {id(run.model): run.model, id(run.optimizer): optimizer}
+    for cb, state in zip(stateful, callback_states):
+        try:
+            copy.deepcopy(cb, dict(memo)).load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(
+                f"the state of callback {type(cb).__name__} does not load ({err})"
+            ) from None
+
+
+def read_metadata(path) -> dict[str, Any]:
+    """The metadata of a checkpoint: ``epoch``, ``settings`` (``{}`` if none), class names."""
+    data = read_npz(path)
+    try:
+        meta = json.loads(str(data["metadata"][0]))
+        if meta.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"metadata says {meta.get('format')!r}")
+        meta["epoch"], meta["settings"] = int(meta["epoch"]), dict(meta.get("settings") or {})
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+        reason = f"{type(err).__name__}: {err}"
+        raise ValueError(f"{path}: not a {CHECKPOINT_FORMAT} file ({reason})") from None
+    return meta
 
 
 def xp_assign(targets, saved: dict[str, np.ndarray]) -> None:
@@ -206,15 +259,16 @@ class Checkpoint:
     ``path`` is the file written (replaced atomically each time); it may contain
     ``{epoch}``, e.g. ``"ckpt-{epoch:03d}.npz"``, to keep one file per save. The loop calls
     checkpoints after all other callbacks of the epoch (so a schedule has already stepped).
-    With ``at_end=True`` the last epoch is saved too, even when it is not a multiple of
-    ``every`` (for example after early stopping). ``saved`` lists the paths written.
+    With ``at_end=True`` the last epoch is saved too (even when it is not a multiple of
+    ``every``, e.g. after early stopping). ``saved`` lists the paths written. ``settings``
+    (JSON-able) are recorded in every file (see :func:`read_metadata`).
     """
 
     runs_last = True
 
-    def __init__(self, path, every: int = 1, at_end: bool = True):
+    def __init__(self, path, every: int = 1, at_end: bool = True, settings: dict | None = None):
         self.path, self.every = str(path), check_positive_int(every, "every")
-        self.at_end = bool(at_end)
+        self.at_end, self.settings = bool(at_end), dict(settings or {})
         self.saved: list[Path] = []
         self._run: Run | None = None
         self._last: int | None = None
@@ -227,7 +281,7 @@ class Checkpoint:
         if self._run is None:
             raise RuntimeError("Checkpoint must be used as a callback of dlcourse.train.fit_loop")
         path = Path(self.path.format(epoch=epoch))
-        self.saved.append(save_checkpoint(path, self._run, epoch))
+        self.saved.append(save_checkpoint(path, self._run, epoch, self.settings))
         self._last = epoch
 
     def on_epoch_end(self, model, epoch: int, history) -> bool:
@@ -240,4 +294,12 @@ class Checkpoint:
             self._save(history.epoch[-1])
 
 
-__all__ = ["Checkpoint", "Run", "save_checkpoint", "load_checkpoint", "atomic_savez", "read_npz"]
+__all__ = [
+    "Checkpoint",
+    "Run",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_metadata",
+    "atomic_savez",
+    "read_npz",
+]

@@ -11,6 +11,7 @@ backpropagation gives errors far below 1e-7.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -55,26 +56,46 @@ def numerical_gradient(
 
 
 def rel_error(a, b) -> float:
-    """Maximum over entries of ``|a - b| / max(1e-12, |a| + |b|)``."""
+    """Maximum over entries of ``|a - b| / max(1e-12, |a| + |b|)``; ``nan`` when an entry of
+    ``a`` or ``b`` is NaN or infinite."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"rel_error needs arrays of one shape; got {a.shape} and {b.shape}")
     if a.size == 0:
         return 0.0
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return math.nan
     return float(np.max(np.abs(a - b) / np.maximum(1e-12, np.abs(a) + np.abs(b))))
+
+
+def _compare(check: str, name: str, analytic, numeric) -> float:
+    """``rel_error(analytic, numeric)``; a NaN or infinite entry in either raises
+    ``FloatingPointError`` naming ``name`` (a gradient check of such numbers means nothing)."""
+    for kind, g in (("analytic", analytic), ("numerical", numeric)):
+        g = np.asarray(g, dtype=np.float64)
+        bad = g.size - int(np.count_nonzero(np.isfinite(g)))
+        if bad:
+            raise FloatingPointError(
+                f"{check}: the {kind} gradient of {name} (shape {g.shape}) holds {bad} NaN or "
+                f"infinite entries out of {g.size}; a gradient check needs finite gradients"
+            )
+    return rel_error(analytic, numeric)
 
 
 def check_network(net, X, Y, h: float = 1e-3, order: int = 4) -> float:
     """Largest relative error between ``net.gradients(X, Y)`` and central differences of
     ``net.cost(X, Y)`` over every weight and bias of ``net`` (four-point formula by default).
+
+    A NaN or infinite entry in either gradient raises ``FloatingPointError`` naming the
+    parameter.
     """
     analytic = net.gradients(X, Y)
     params = net.parameters()
     worst = 0.0
-    for p, g in zip(params, analytic, strict=True):
+    for i, (p, g) in enumerate(zip(params, analytic, strict=True)):
         numeric = numerical_gradient(lambda: net.cost(X, Y), p, h, order)
-        worst = max(worst, rel_error(g, numeric))
+        worst = max(worst, _compare("check_network", f"parameter {i}", g, numeric))
     return worst
 
 
@@ -95,7 +116,8 @@ def check_layer(
     exact gradients are ``dL/dx = backward(dout)`` and ``dL/dparams = grads``. ``dout``
     defaults to a standard normal array drawn from ``seed``. Layers with randomness in the
     forward pass (dropout) must be made deterministic by the caller, for example with
-    ``forward_kwargs={"training": False}`` or a fixed mask.
+    ``forward_kwargs={"training": False}`` or a fixed mask. A NaN or infinite entry in any
+    gradient raises ``FloatingPointError`` naming it.
     """
     kwargs = dict(forward_kwargs or {})
     x = np.array(x, dtype=np.float64)
@@ -109,8 +131,9 @@ def check_layer(
     def loss() -> float:
         return float(np.sum(layer.forward(x, **kwargs) * dout))
 
-    worst = rel_error(dx, numerical_gradient(loss, x, h, order))
+    worst = _compare("check_layer", "the input x", dx, numerical_gradient(loss, x, h, order))
     params: Sequence[np.ndarray] = layer.params
-    for p, g in zip(params, analytic, strict=True):
-        worst = max(worst, rel_error(g, numerical_gradient(loss, p, h, order)))
+    for i, (p, g) in enumerate(zip(params, analytic, strict=True)):
+        numeric = numerical_gradient(loss, p, h, order)
+        worst = max(worst, _compare("check_layer", f"parameter {i}", g, numeric))
     return worst

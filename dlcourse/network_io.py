@@ -4,7 +4,7 @@ The file holds the arrays ``W1, b1, ..., WL, bL`` (layer ``l``'s ``W^l`` of shap
 ``(n_l, n_{l-1})`` and ``b^l`` of shape ``(n_l,)``, always as NumPy) and ``metadata``, a JSON
 string with the architecture (sizes, activations, cost, dtype) and the L2 settings. The
 writing and reading of ``.npz`` files is shared with ``Model`` and training checkpoints
-(:func:`dlcourse.checkpoint.atomic_savez`, :func:`dlcourse.checkpoint.read_npz`).
+(:func:`dlcourse.npz.atomic_savez`, :func:`dlcourse.npz.read_npz`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse._validation import check_sizes
 from dlcourse.backend import get_device, to_numpy
-from dlcourse.checkpoint import atomic_savez, read_npz
+from dlcourse.npz import atomic_savez, read_npz
 
 NETWORK_FORMAT = "dlcourse.Network"
 
@@ -54,7 +55,9 @@ def load_network(cls, path, sizes=None, seed=None, device=None):
     device.
 
     A file that is not such a checkpoint (corrupt, truncated, wrong arrays) raises
-    ``ValueError`` naming the file and what is wrong.
+    ``ValueError`` naming the file and what is wrong. The arrays are checked against the
+    sizes in the metadata before the network is built, so a small file cannot make it
+    allocate the huge network it may declare.
     """
     path = Path(path)
     device = None if device is None else get_device(device)  # fails before reading
@@ -66,13 +69,24 @@ def load_network(cls, path, sizes=None, seed=None, device=None):
         raise ValueError(f"{path}: not a readable Network checkpoint ({why})") from None
     if not isinstance(meta, dict) or meta.get("format") != NETWORK_FORMAT:
         raise ValueError(f"{path}: not a {NETWORK_FORMAT} checkpoint (metadata {meta!r})")
-    if sizes is not None and list(sizes) != meta["sizes"]:
-        raise ValueError(
-            f"{path}: holds a network of sizes {meta['sizes']}; expected {list(sizes)}"
-        )
+    try:
+        found = check_sizes(meta.get("sizes"))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: invalid metadata ({err})") from None
+    if sizes is not None and list(sizes) != found:
+        raise ValueError(f"{path}: holds a network of sizes {found}; expected {list(sizes)}")
+    # the arrays present must match the declared sizes before those are allocated
+    for l, (n_prev, n_l) in enumerate(zip(found[:-1], found[1:]), start=1):
+        for name, expected in ((f"W{l}", (n_l, n_prev)), (f"b{l}", (n_l,))):
+            got = arrays.get(name)
+            if got is None or got.shape != expected:
+                raise ValueError(
+                    f"{path}: array {name} should have shape {expected} (its metadata says "
+                    f"sizes {found}); got {None if got is None else got.shape}"
+                )
     try:
         net = cls(
-            meta["sizes"],
+            found,
             meta["activation"],
             meta["output"],
             meta["cost"],
@@ -86,13 +100,6 @@ def load_network(cls, path, sizes=None, seed=None, device=None):
     net.init = meta.get("init", "constant")
     for l in range(1, len(net.sizes)):
         for name, target in ((f"W{l}", net.weights), (f"b{l}", net.biases)):
-            expected = target[l - 1].shape
-            got = arrays.get(name)
-            if got is None or got.shape != expected:
-                raise ValueError(
-                    f"{path}: array {name} should have shape {expected}; "
-                    f"got {None if got is None else got.shape}"
-                )
-            target[l - 1][...] = net._cast(np.asarray(got, dtype=net.dtype))  # in place
+            target[l - 1][...] = net._cast(np.asarray(arrays[name], dtype=net.dtype))  # in place
     net.l2, net.n_train = float(meta.get("l2", 0.0)), meta.get("n_train")
     return net

@@ -170,7 +170,9 @@ def fit_loop(
     ``epochs`` is the total: with ``resume=path`` (a file written by
     ``dlcourse.checkpoint.Checkpoint``) the parameters, buffers, optimiser state, callback
     states (schedules), random generators and history are restored first and training
-    continues from the checkpoint's epoch up to ``epochs``, exactly as if never stopped.
+    continues from the checkpoint's epoch up to ``epochs``, exactly as if never stopped. The
+    checkpoint's states win over those given (the optimiser's ``lr`` included: it may have
+    been scheduled); a ``batch_size`` other than the checkpoint's is refused.
     Callbacks with a ``bind(run)`` method receive the :class:`dlcourse.checkpoint.Run` before
     the first epoch; those with ``runs_last = True`` (checkpoints) run after the others.
     """
@@ -186,7 +188,7 @@ def fit_loop(
     callbacks = tuple(c for c in callbacks if not getattr(c, "runs_last", False)) + tuple(
         c for c in callbacks if getattr(c, "runs_last", False)
     )
-    run = Run(model, optimizer, rng, callbacks, history)
+    run = Run(model, optimizer, rng, callbacks, history, {"batch_size": batch_size})
     done = load_checkpoint(resume, run) if resume is not None else 0
     for cb in callbacks:
         if hasattr(cb, "bind"):

@@ -3,6 +3,7 @@
 - :mod:`~dlcourse.cli.main` — the parser (``build_parser``) and ``main``; ``grade`` and
   ``release`` call into :mod:`dlcourse.grading`;
 - :mod:`~dlcourse.cli.train` — ``dlcourse train``;
+- :mod:`~dlcourse.cli.resume` — what ``train --resume`` checks, and what Ctrl-C prints;
 - :mod:`~dlcourse.cli.data` — ``dlcourse data list|fetch|path``;
 - :mod:`~dlcourse.cli.bench` — ``dlcourse bench`` (runs ``benchmarks/bench_*.py``).
 """

@@ -7,6 +7,7 @@ work by calling into the package module that owns the idea; this file only parse
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from dlcourse import __version__
@@ -186,6 +187,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``dlcourse`` command; returns its exit status.
+
+    When the reader of the output goes away (``dlcourse grade ... | head``) the command stops
+    quietly with status 141 (128 + SIGPIPE, as a shell reports it), not with a traceback.
+    """
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # a broken pipe shows here, not as a warning at exit
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+
+
+def _silence_stdout() -> None:
+    """Send what is left of standard output (and the flush at exit) to the null device."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # no file descriptor (a notebook, a test)
+        pass
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse.cli.resume import Interrupted, check_resume, interrupted_message, run_settings
+
 DATA_SETS = ("digits", "mnist", "fashion", "xor", "moons", "circles", "spirals")
 DESCRIPTION = __doc__.split("\n\n", 1)[1].replace("``", "")  # --help is plain text
 
@@ -100,7 +102,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--resume",
         metavar="FILE",
         default=None,
-        help="continue from a checkpoint written with the same settings",
+        help="continue from a checkpoint of dlcourse train --checkpoint DIR; the flags that "
+        "decide the run must be the same (--epochs may grow, except with --schedule cosine)",
     )
     add("--save", metavar="FILE", default=None, help="save the trained network (.npz)")
     add("--no-progress", dest="progress", action="store_false",
@@ -187,8 +190,11 @@ def train(args: argparse.Namespace) -> float:
             f"--sizes {','.join(map(str, sizes))} does not fit --data {args.data}: it has "
             f"{n_in} inputs and {k} classes, so the sizes must start with {n_in} and end with {k}"
         )
-    settings = (sizes, args.activation, args.output, args.cost, args.init, args.dtype)
-    net = Network(*settings, device=args.device, seed=args.seed)
+    settings = run_settings(args, sizes)
+    if args.resume is not None:
+        check_resume(args.resume, settings)
+    architecture = (sizes, args.activation, args.output, args.cost, args.init, args.dtype)
+    net = Network(*architecture, device=args.device, seed=args.seed)
     options = {"lr": args.lr}
     if args.momentum:
         if args.optimizer not in ("sgd", "rmsprop"):
@@ -203,7 +209,7 @@ def train(args: argparse.Namespace) -> float:
         callbacks.append(get_schedule(args.schedule, optimizer, **extra))
     if args.checkpoint is not None:
         path = Path(args.checkpoint) / "checkpoint.npz"
-        callbacks.append(Checkpoint(path, every=args.checkpoint_every))
+        callbacks.append(Checkpoint(path, every=args.checkpoint_every, settings=settings))
     if args.progress and not is_interactive():
         callbacks.append(_EpochPrinter(args.epochs))
     plan = f"{args.optimizer} lr={args.lr:g}, batch size {args.batch_size}, {args.epochs} epochs"
@@ -235,9 +241,13 @@ def train(args: argparse.Namespace) -> float:
             seed=args.seed,
         )
     else:
-        net.fit(X_train, y_train, args.epochs, args.batch_size, optimizer, l2=args.l2,
-                validation=validation, callbacks=callbacks, progress=args.progress,
-                resume=args.resume)  # fmt: skip
+        try:
+            net.fit(X_train, y_train, args.epochs, args.batch_size, optimizer, l2=args.l2,
+                    validation=validation, callbacks=callbacks, progress=args.progress,
+                    resume=args.resume)  # fmt: skip
+        except KeyboardInterrupt:
+            saved = [p for c in callbacks if isinstance(c, Checkpoint) for p in c.saved]
+            raise Interrupted(saved[-1] if saved else args.resume) from None
     seconds = time.perf_counter() - start
     accuracy = net.evaluate(X_test, ds.y_test)
     correct = round(accuracy * len(X_test))
@@ -250,14 +260,26 @@ def train(args: argparse.Namespace) -> float:
     return accuracy
 
 
+def flag_defaults() -> dict:
+    """Every flag of ``dlcourse train`` (by dest, in order) with its default value."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    return vars(parser.parse_args([]))
+
+
 def run(args: argparse.Namespace) -> int:
-    """Entry point of the subcommand: 0 on success, 2 with a clear message on bad input."""
+    """Entry point of the subcommand: 0 on success, 2 with a clear message on bad input, 130
+    after Ctrl-C (with the command that continues the run from its last checkpoint)."""
     try:
         train(args)
     except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
         print(f"dlcourse train: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:  # before training, too: then from the --resume file
+        resume_from = err.resume_from if isinstance(err, Interrupted) else args.resume
+        print(interrupted_message(args, resume_from, flag_defaults()), file=sys.stderr, flush=True)
+        return 130
     return 0
 
 
-__all__ = ["add_arguments", "run", "train"]
+__all__ = ["add_arguments", "flag_defaults", "run", "train"]

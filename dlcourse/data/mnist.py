@@ -1,10 +1,12 @@
 """MNIST and Fashion-MNIST from IDX files: where to look, and how to load them.
 
-``load_mnist`` looks for the files in this order and takes the first complete set:
-``path=`` → ``$DLCOURSE_DATA/<name>`` → ``~/.cache/dlcourse/<name>`` → (Fashion-MNIST only)
-``/usr/share/datasets/fashion-mnist`` from the Debian package ``dataset-fashion-mnist`` →
-a download, only when ``download=True``.  ``$DLCOURSE_SYSTEM_DATA`` (folders separated by
-``os.pathsep``; empty: none) replaces the system-package folders.
+``load_mnist`` with an explicit ``path=`` looks there only (a missing file is an error, or a
+download with ``download=True``). Without one it looks in this order and takes the first
+complete set: ``$DLCOURSE_DATA/<name>`` → ``~/.cache/dlcourse/<name>`` → (Fashion-MNIST
+only) ``/usr/share/datasets/fashion-mnist`` from the Debian package
+``dataset-fashion-mnist`` → a download, only when ``download=True``.
+``$DLCOURSE_SYSTEM_DATA`` (folders separated by ``os.pathsep``; empty: none) replaces the
+system-package folders.
 """
 
 from __future__ import annotations
@@ -102,12 +104,14 @@ def _file_in(folder: Path, gz_name: str) -> Path | None:
 def locate(name: str, path: str | os.PathLike | None = None) -> dict[str, Path]:
     """The four IDX files of ``name`` (roles ``train_images`` ... ``test_labels``).
 
-    Raises ``DataNotFoundError`` listing every place searched and the commands that fetch
-    the data.
+    An explicit ``path`` is the only place searched: a file missing there is an error, never
+    a reason to take another copy. Raises ``DataNotFoundError`` listing every place searched
+    (and what each lacks) and the commands that fetch the data.
     """
     name = _canonical(name)
     report = []
-    for label, root, direct in _search_roots(name, path):
+    roots = _search_roots(name, path)
+    for label, root, direct in roots[:1] if path is not None else roots:
         if root is None:
             report.append(f"  - {label}: not set")
             continue
@@ -129,11 +133,20 @@ def locate(name: str, path: str | os.PathLike | None = None) -> dict[str, Path]:
             notes.append(f"{folder} lacks {', '.join(missing)}")
         subfolders = "/, ".join(IMAGE_SETS[name].subfolders) + "/"
         report.append(f"  - {label}: {root} ({'; '.join(notes) or f'none of {subfolders}'})")
-    raise DataNotFoundError(_missing_message(name, report))
+    raise DataNotFoundError(_missing_message(name, report, path))
 
 
-def _missing_message(name: str, report: list[str]) -> str:
+def _missing_message(name: str, report: list[str], path=None) -> str:
     source = SOURCES[name]
+    if path is not None:
+        return (
+            f"{source.title} was not found in the folder given as path= (the only place "
+            "searched when a path is given):\n"
+            + "\n".join(report)
+            + f"\nTo get it there, run\n  dlcourse data fetch {name} --dir {path}\n"
+            f"or call load_mnist({name!r}, path=..., download=True); or leave out path= to "
+            "search the usual places."
+        )
     how = [f"  dlcourse data fetch {name}      (downloads to {_download_dir(name, None)})"]
     if source.apt_package:
         how.append(f"  sudo apt-get install {source.apt_package}   (Debian/Ubuntu)")
@@ -167,6 +180,10 @@ def _to_float(pixels: np.ndarray, dtype: str) -> np.ndarray:
     out = np.empty(pixels.shape, dtype=dtype)
     np.multiply(pixels, out.dtype.type(1 / 255), out=out)
     return out
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return " x ".join(map(str, shape))
 
 
 def _check_pair(images: np.ndarray, labels: np.ndarray, files: dict[str, Path], part: str) -> None:
@@ -209,7 +226,8 @@ def load_mnist(
     (Nielsen's ``mnist.pkl.gz`` split), 10,000 test. ``X`` has shape ``(m, 784)`` or
     ``(m, 28, 28)`` with ``flatten=False``; ``dtype="float32"`` halves the memory (peak while
     loading ≈ 1.25× the result). Missing files raise ``DataNotFoundError`` unless
-    ``download=True``; damaged ones raise ``CorruptDataError`` naming the file.
+    ``download=True``; damaged or mismatched ones (e.g. test images of another size than the
+    training images) raise ``CorruptDataError`` naming the file.
     """
     name = _canonical(name)
     splits = {"standard": 0, "nielsen": 10_000}
@@ -227,6 +245,12 @@ def load_mnist(
     for part in ("train", "test"):
         images, labels = read_idx(files[f"{part}_images"]), read_idx(files[f"{part}_labels"])
         _check_pair(images, labels, files, part)
+        if part == "test" and images.shape[1:] != parts["train"][2]:
+            raise CorruptDataError(
+                f"{files['test_images']}: the test images are {_size(images.shape[1:])} pixels "
+                f"but the training images in {files['train_images']} are "
+                f"{_size(parts['train'][2])}; both must come from the same data set"
+            )
         X = _to_float(images, dtype)
         del images
         flat = X.reshape(X.shape[0], -1) if flatten else X

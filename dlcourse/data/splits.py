@@ -55,6 +55,22 @@ class Dataset:
     classes: tuple[str, ...] = field(default=())
     image_shape: tuple[int, ...] | None = None  # e.g. (8, 8) for digits, None for points
 
+    def __post_init__(self) -> None:
+        """Every part holds examples of one shape, and as many labels as examples."""
+        example = tuple(np.shape(self.X_train)[1:])
+        for part in ("train", "val", "test"):
+            X, y = getattr(self, f"X_{part}"), getattr(self, f"y_{part}")
+            if X is None:
+                continue
+            if tuple(np.shape(X)[1:]) != example:
+                raise ValueError(
+                    f"X_{part} holds examples of shape {tuple(np.shape(X)[1:])} but X_train's "
+                    f"have shape {example}; every part of a data set must match"
+                )
+            if y is None or len(y) != len(X):
+                got = None if y is None else len(y)
+                raise ValueError(f"X_{part} holds {len(X)} examples but y_{part} {got} labels")
+
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter((self.X_train, self.y_train, self.X_test, self.y_test))
 

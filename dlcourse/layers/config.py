@@ -59,3 +59,38 @@ def from_config(config: dict[str, Any]) -> Layer:
     if kind not in builders:
         raise ValueError(f"unknown layer config {config!r}; expected a type in {sorted(builders)}")
     return builders[kind](config)
+
+
+def _children(c: dict[str, Any]) -> list[dict[str, Any]]:
+    """The configs nested in a container's config, in the order of its ``children``."""
+    nested = [*c.get("layers", []), *c.get("branches", []), *c.get("experts", [])]
+    return nested + [c[key] for key in ("inner", "layer", "gate") if key in c]
+
+
+def declared_shapes(config: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
+    """Shapes of the parameters and buffers that ``from_config(config)`` would create, in the
+    order of ``params`` and ``buffers()``, computed without allocating anything.
+
+    ``Model.load`` compares them with the arrays a file holds before building the layers, so
+    a small file cannot declare (and make us allocate) a huge model.
+    """
+    if not isinstance(config, dict):
+        raise TypeError(f"a layer config must be a dict; got {config!r}")
+    kind, c = config.get("type"), config
+    if kind in ("Linear", "DropConnect"):
+        return [(c["n_out"], c["n_in"]), (c["n_out"],)], []
+    if kind == "Conv2d":
+        k = c["kernel_size"]
+        return [(c["out_channels"], c["in_channels"], k, k), (c["out_channels"],)], []
+    if kind == "BatchNorm1d":
+        n = (c["num_features"],)
+        return [n, n] if c["affine"] else [], [n, n]
+    if kind in ("RNN", "LSTM", "GRU"):
+        gh = {"RNN": 1, "LSTM": 4, "GRU": 3}[kind] * c["n_hidden"]
+        return [(gh, c["n_in"]), (gh, c["n_hidden"]), (gh,), (gh,)], []
+    params: list[tuple] = []
+    buffers: list[tuple] = []
+    for child in _children(c):
+        p, b = declared_shapes(child)
+        params, buffers = params + p, buffers + b
+    return params, buffers

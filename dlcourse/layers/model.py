@@ -20,11 +20,11 @@ import numpy as np
 
 from dlcourse._validation import check_pairing
 from dlcourse.activations import get_activation
-from dlcourse.checkpoint import atomic_savez, read_npz
 from dlcourse.costs import Cost, get_cost
 from dlcourse.layers.base import Layer, Sequential
-from dlcourse.layers.config import from_config
+from dlcourse.layers.config import declared_shapes, from_config
 from dlcourse.layers.core import Activation
+from dlcourse.npz import atomic_savez, read_npz
 from dlcourse.regularization import l2_grad
 from dlcourse.train import Trainable
 
@@ -157,14 +157,29 @@ class Model(Trainable):
 
     @classmethod
     def load(cls, path) -> Model:
-        """Rebuild a model written by :meth:`save`; a bad file raises ValueError naming it."""
+        """Rebuild a model written by :meth:`save`; a bad file raises ValueError naming it.
+
+        The arrays in the file are checked against the shapes its layer configs declare
+        before any layer is built, so a small file cannot make it allocate a huge model.
+        """
         data = read_npz(path, "Model file")
         try:
             meta = json.loads(str(data["metadata"][0]))
             if meta.get("format") != MODEL_FORMAT:
                 raise ValueError(f"metadata format is {meta.get('format')!r}")
+            declared = declared_shapes({"type": "Sequential", "layers": meta["layers"]})
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError) as err:
+            raise ValueError(f"{path}: not a {MODEL_FORMAT} file ({err})") from None
+        for kind, shapes in zip(("param", "buffer"), declared):
+            for i, shape in enumerate(shapes):
+                got = data.get(f"{kind}.{i}")
+                if got is None or got.shape != tuple(shape):
+                    found = None if got is None else got.shape
+                    raise ValueError(f"{path}: {kind} {i} should have shape {tuple(shape)} "
+                                     f"(its layer configs say so); got {found}")  # fmt: skip
+        try:
             model = cls([from_config(c) for c in meta["layers"]], meta["cost"])
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as err:
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError) as err:
             raise ValueError(f"{path}: not a {MODEL_FORMAT} file ({err})") from None
         for kind, targets in (("param", model._params), ("buffer", model.buffers())):
             for i, p in enumerate(targets):

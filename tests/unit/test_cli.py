@@ -1,7 +1,8 @@
-"""The ``dlcourse`` command itself: help, version, and the ``bench`` subcommand."""
+"""The ``dlcourse`` command itself: help, version, a closed output pipe, and ``bench``."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -72,3 +73,33 @@ def test_help_is_plain_text(command, capsys):
     out = capsys.readouterr().out
     assert "usage: dlcourse " + command in out
     assert "`" not in out, out
+
+
+TRAIN = [sys.executable, "-m", "dlcourse", "train", "--sizes", "64,8,10", "--epochs", "3",
+         "--no-progress"]  # fmt: skip
+
+
+PIPES = pytest.mark.skipif(sys.platform == "win32", reason="Windows reports EINVAL, not EPIPE")
+
+
+@PIPES
+def test_output_into_a_closed_pipe_stops_quietly():
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line is written
+    try:
+        done = subprocess.run(TRAIN, stdout=write_end, stderr=subprocess.PIPE, text=True,
+                              timeout=120)  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, "")  # no BrokenPipeError traceback
+
+
+@PIPES
+def test_reader_that_stops_after_one_line_like_head():
+    with subprocess.Popen(TRAIN, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        first = child.stdout.readline()
+        child.stdout.close()  # `| head -1`
+        err = child.stderr.read().decode()
+        status = child.wait(timeout=120)
+    assert first.startswith(b"training Network(sizes=[64, 8, 10]")
+    assert (status, err) == (141, "")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import shlex
 
 import pytest
 
 from dlcourse.cli import build_parser, main
+from dlcourse.cli.resume import command_line
+from dlcourse.cli.train import flag_defaults
 
 TINY = ["train", "--data", "digits", "--sizes", "64,16,10", "--epochs", "2", "--batch-size", "32",
         "--lr", "0.01"]  # fmt: skip
@@ -94,3 +97,95 @@ def test_corrupt_resume_file(tmp_path, capsys):
     assert main([*TINY, "--resume", str(bad)]) == 2
     assert str(bad) in capsys.readouterr().err
     assert bad.read_bytes() == b"junk"
+
+
+def test_resume_with_other_settings_is_refused_naming_each(tmp_path, capsys):
+    assert main([*TINY, "--checkpoint", str(tmp_path), "--no-progress"]) == 0
+    capsys.readouterr()
+    ckpt = tmp_path / "checkpoint.npz"
+    before = ckpt.read_bytes()
+    changed = ["--lr", "0.02", "--batch-size", "16", "--seed", "3", "--validate"]
+    assert main([*TINY, "--epochs", "3", *changed, "--resume", str(ckpt)]) == 2
+    err = capsys.readouterr().err
+    assert f"--resume {ckpt} was written with other settings: " in err
+    differences = ["--lr 0.01 (this run: 0.02)", "--batch-size 32 (this run: 16)",
+                   "--seed 0 (this run: 3)", "--validate not given (this run: given)"]  # fmt: skip
+    for difference in differences:
+        assert difference in err
+    assert "--epochs" not in err and "drop --resume to start afresh" in err
+    assert ckpt.read_bytes() == before
+
+
+def test_resume_of_a_checkpoint_without_cli_flags_is_refused(tmp_path, capsys):
+    from dlcourse.checkpoint import Checkpoint
+    from dlcourse.data import load_digits
+    from dlcourse.network import Network
+
+    ds = load_digits(seed=0)
+    net = Network([64, 16, 10], "relu", "softmax", "cross_entropy", "he", seed=0)
+    ckpt = tmp_path / "checkpoint.npz"
+    net.fit(ds.X_train, ds.y_train, 1, 32, lr=0.01, callbacks=[Checkpoint(ckpt)], progress=False)
+    assert main([*TINY, "--resume", str(ckpt)]) == 2
+    err = capsys.readouterr().err
+    assert "does not record the flags of dlcourse train" in err and "resume=path" in err
+
+
+def interrupt_in_call(monkeypatch, n: int) -> None:
+    """Make the n-th training step (a call of Network.gradients) raise KeyboardInterrupt."""
+    from dlcourse.network import Network
+
+    original, calls = Network.gradients, []
+
+    def step(self, X, Y, validate=True):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return original(self, X, Y, validate)
+
+    monkeypatch.setattr(Network, "gradients", step)
+
+
+def test_ctrl_c_prints_the_command_that_continues_the_run(tmp_path, capsys, monkeypatch):
+    assert main([*TINY, "--epochs", "4", "--no-progress"]) == 0
+    straight = accuracy(capsys.readouterr().out)
+    ckpt = tmp_path / "checkpoint.npz"
+    batches = -(-1438 // 32)  # training + validation parts of digits, batches of 32
+    interrupt_in_call(monkeypatch, 2 * batches + 5)  # in epoch 3
+    assert main([*TINY, "--epochs", "4", "--checkpoint", str(tmp_path)]) == 130
+    captured = capsys.readouterr()
+    assert "epoch 2/4" in captured.out and "epoch 3/4" not in captured.out
+    assert "Traceback" not in captured.err
+    message, command = captured.err.rstrip("\n").split("\n")
+    assert message == (
+        f"dlcourse train: interrupted. {ckpt} holds the run after epoch 2 of 4; continue it with"
+    )
+    assert command.startswith("  dlcourse train --sizes 64,16,10 --lr 0.01 --epochs 4 ")
+    assert command.endswith(f"--checkpoint {tmp_path} --resume {ckpt}")
+    monkeypatch.undo()
+    assert main(shlex.split(command)[1:]) == 0  # the printed command, as a shell would split it
+    out = capsys.readouterr().out
+    assert "epoch 3/4" in out and "epoch 2/4" not in out
+    assert accuracy(out) == straight  # as if never interrupted
+
+
+def test_ctrl_c_without_checkpoint_says_how_to_get_one(capsys, monkeypatch):
+    interrupt_in_call(monkeypatch, 3)
+    assert main([*TINY, "--no-progress"]) == 130
+    err = capsys.readouterr().err
+    assert err == (
+        "dlcourse train: interrupted; nothing was saved (no --checkpoint). A run started with "
+        "--checkpoint DIR can be continued after an interruption:\n"
+        "  dlcourse train --sizes 64,16,10 --lr 0.01 --epochs 2 --batch-size 32 --checkpoint "
+        "checkpoints --no-progress\n"
+    )
+
+
+def test_command_line_round_trips_through_the_parser(tmp_path):
+    argv = ["train", "--data", "moons", "--sizes", "2,8,2", "--activation", "tanh", "--lr",
+            "0.05", "--seed", "3", "--validate", "--no-standardize", "--no-progress",
+            "--checkpoint", str(tmp_path / "a b"), "--schedule", "cosine"]  # fmt: skip
+    args = build_parser().parse_args(argv)
+    again = build_parser().parse_args(shlex.split(command_line(args, flag_defaults()))[1:])
+    assert {k: v for k, v in vars(again).items() if k != "func"} == {
+        k: v for k, v in vars(args).items() if k != "func"
+    }

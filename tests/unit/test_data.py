@@ -284,10 +284,9 @@ def test_search_order(isolated, monkeypatch):
 def test_absent_data_lists_every_place_and_the_commands(isolated, monkeypatch):
     monkeypatch.setenv("DLCOURSE_DATA", str(isolated / "env"))
     with pytest.raises(DataNotFoundError) as info:
-        data.load_mnist("fashion", path=isolated / "mine")
+        data.load_mnist("fashion")
     message = str(info.value)
     places = [
-        str(isolated / "mine"),
         str(isolated / "env"),
         str(isolated / "home" / ".cache" / "dlcourse"),
         str(isolated / "usr-share-datasets-fashion-mnist"),
@@ -299,6 +298,26 @@ def test_absent_data_lists_every_place_and_the_commands(isolated, monkeypatch):
     assert not data.available("fashion") and not data.available("cifar")
     with pytest.raises(DataNotFoundError, match="dlcourse data fetch mnist"):
         data.load_mnist("mnist")
+
+
+def test_explicit_path_with_a_missing_file_does_not_fall_back(isolated):
+    _write_set(isolated / "home" / ".cache" / "dlcourse" / "mnist")  # a complete copy
+    assert data.available("mnist")
+    mine = isolated / "mine"
+    _write_set(mine)
+    (mine / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataNotFoundError) as info:
+        data.load_mnist("mnist", path=mine)
+    message = str(info.value)
+    assert message.startswith(
+        "MNIST was not found in the folder given as path= (the only place searched when a path "
+        f"is given):\n  - path= argument: {mine} ({mine} lacks t10k-labels-idx1-ubyte[.gz])"
+    )
+    assert f"dlcourse data fetch mnist --dir {mine}" in message
+    assert ".cache" not in message
+    with pytest.raises(DataNotFoundError, match="no such folder"):
+        data.load_mnist("mnist", path=isolated / "nowhere")
+    assert not data.available("mnist", path=mine)
 
 
 def test_incomplete_folder_names_missing_files(isolated):
@@ -330,6 +349,31 @@ def test_inconsistent_files_are_reported(isolated, case):
     _write_set(isolated / "d", **override)
     with pytest.raises(CorruptDataError, match=pattern):
         data.load_mnist("mnist", path=isolated / "d")
+
+
+def test_test_images_of_another_shape_are_refused(isolated):
+    small = np.zeros((10, 14, 14), np.uint8)  # e.g. a downsampled copy mixed in
+    _write_set(isolated / "d", test_images=small)
+    with pytest.raises(CorruptDataError) as info:
+        data.load_mnist("mnist", path=isolated / "d")
+    d = isolated / "d"
+    assert str(info.value) == (
+        f"{d / 't10k-images-idx3-ubyte.gz'}: the test images are 14 x 14 pixels but the "
+        f"training images in {d / 'train-images-idx3-ubyte.gz'} are 28 x 28; both must come "
+        "from the same data set"
+    )
+
+
+def test_dataset_parts_must_match():
+    X, y = np.zeros((4, 6)), np.zeros(4, np.int64)
+    with pytest.raises(ValueError) as info:
+        data.Dataset(X_train=X, y_train=y, X_test=np.zeros((4, 5)), y_test=y)
+    assert str(info.value) == (
+        "X_test holds examples of shape (5,) but X_train's have shape (6,); every part of a "
+        "data set must match"
+    )
+    with pytest.raises(ValueError, match="X_val holds 4 examples but y_val 3 labels"):
+        data.Dataset(X_train=X, y_train=y, X_val=X, y_val=y[:3], X_test=X, y_test=y)
 
 
 def test_bad_magic_through_the_loader_names_the_file(isolated):

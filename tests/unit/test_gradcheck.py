@@ -85,3 +85,45 @@ def test_check_network_detects_a_broken_backprop(monkeypatch):
 
     monkeypatch.setattr(net, "gradients", halved)
     assert check_network(net, X, Y) > 0.1
+
+
+def test_nan_or_inf_gradients_fail_the_check():
+    rng = np.random.default_rng(0)
+    net = Network([3, 4, 2], seed=0)
+    X, Y = rng.standard_normal((5, 3)), rng.uniform(size=(5, 2))
+
+    def nan_in_W2(X, Y, validate=True):
+        grads = [np.array(g) for g in Network.gradients(net, X, Y)]
+        grads[2][0, 0] = np.nan
+        return grads
+
+    net.gradients = nan_in_W2
+    with pytest.raises(FloatingPointError) as info:
+        check_network(net, X, Y)
+    assert str(info.value) == (
+        "check_network: the analytic gradient of parameter 2 (shape (2, 4)) holds 1 NaN or "
+        "infinite entries out of 8; a gradient check needs finite gradients"
+    )
+    del net.gradients
+    net.cost = lambda X, Y: float("nan")  # the numerical side: a cost that is NaN everywhere
+    with pytest.raises(FloatingPointError, match="numerical gradient of parameter 0 .* 12 NaN"):
+        check_network(net, X, Y)
+
+    class InfBackward(Affine):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.grads[1][...] = np.inf
+            return dx
+
+    x = rng.standard_normal((4, 3))
+    with pytest.raises(FloatingPointError, match="analytic gradient of parameter 1 .* 5 NaN"):
+        check_layer(InfBackward(3, 5, seed=1), x)
+
+    class NanInput(Affine):
+        def backward(self, dout):
+            return np.full_like(super().backward(dout), np.nan)
+
+    with pytest.raises(FloatingPointError, match="check_layer: the analytic gradient of the in"):
+        check_layer(NanInput(3, 5, seed=1), x)
+    assert np.isnan(rel_error([np.nan, 1.0], [1.0, 1.0]))
+    assert np.isnan(rel_error([np.inf], [1.0]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -192,6 +193,76 @@ def test_corrupt_or_mismatched_checkpoint(tmp_path):
         fresh.fit(X, y, 2, 16, optimizer=SGD(lr=0.1), callbacks=[schedule], progress=False,
                   resume=path)  # fmt: skip
     assert path.read_bytes() == good
+
+
+def _corrupt(arrays, meta):
+    """The ways a checkpoint can hold an unusable state, each with the message it must give."""
+    rng_state = [{**meta["rng"][0], "bit_generator": "MT19937"}, *meta["rng"][1:]]
+    return {
+        "optimizer eps": ({"optimizer.eps": np.array(-1.0)}, {},
+                          "the optimizer state does not load (eps must lie in (0.0, inf)"),
+        "moment shape": ({"optimizer.state.1.exp_avg": np.zeros(7)}, {},
+                         "the optimizer state 'exp_avg' of parameter 1 has shape (7,); "
+                         "expected (8,)"),
+        "moment of no parameter": ({"optimizer.state.9.exp_avg": np.zeros(3)}, {},
+                                   "parameter 9 has shape (3,); expected no parameter 9"),
+        "schedule": ({"callback.0.last_epoch": np.array(-3)}, {},
+                     "the state of callback CosineAnnealingLR does not load"),
+        "random generator": ({}, {"rng": rng_state},
+                             "random generator 0 does not load (state must be for a PCG64"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case", ["optimizer eps", "moment shape", "moment of no parameter", "schedule",
+             "random generator"]
+)  # fmt: skip
+def test_failed_resume_changes_nothing(tmp_path, case):
+    model, opt, schedule = make("network")
+    path = tmp_path / "ckpt.npz"
+    model.fit(X, y, 2, 16, optimizer=opt, callbacks=[Checkpoint(path), schedule], progress=False)
+    arrays = read_npz(path)
+    meta = json.loads(str(arrays["metadata"][0]))
+    assert "optimizer.state.1.exp_avg" in arrays  # the names the cases corrupt
+    array_changes, meta_changes, message = _corrupt(arrays, meta)[case]
+    arrays.update(array_changes)
+    arrays["metadata"] = np.array([json.dumps({**meta, **meta_changes})])
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+
+    fresh, opt, schedule = make("network")
+    fresh.fit(X, y, 1, 16, optimizer=opt, callbacks=[schedule], progress=False)  # some state
+    before = [p.copy() for p in fresh.parameters()]
+    opt_before, schedule_before = opt.state_dict(), schedule.state_dict()
+    rng_before = fresh.rng.bit_generator.state
+    with pytest.raises(ValueError) as info:
+        fresh.fit(X, y, 4, 16, optimizer=opt, callbacks=[schedule], progress=False, resume=bad)
+    assert "bad.npz: cannot resume from this checkpoint" in str(info.value)
+    assert message in str(info.value)
+    for p, q in zip(before, fresh.parameters()):
+        np.testing.assert_array_equal(p, q)  # bit-identical: nothing was half-restored
+    assert fresh.rng.bit_generator.state == rng_before
+    assert schedule.state_dict() == schedule_before
+    after = opt.state_dict()
+    assert after.keys() == opt_before.keys()
+    for key, value in opt_before.items():
+        np.testing.assert_array_equal(after[key], value)
+
+
+def test_resume_with_another_batch_size_is_refused(tmp_path):
+    model, opt, schedule = make("network")
+    path = tmp_path / "ckpt.npz"
+    model.fit(X, y, 2, 16, optimizer=opt, callbacks=[Checkpoint(path), schedule], progress=False)
+    fresh, opt, schedule = make("network")
+    before = [p.copy() for p in fresh.parameters()]
+    with pytest.raises(ValueError) as info:
+        fresh.fit(X, y, 4, 8, optimizer=opt, callbacks=[schedule], progress=False, resume=path)
+    assert str(info.value) == (
+        f"{path}: cannot resume from this checkpoint: it was written with batch_size 16 "
+        "(this run: 8)"
+    )
+    for p, q in zip(before, fresh.parameters()):
+        np.testing.assert_array_equal(p, q)
 
 
 def test_resume_past_the_end_trains_nothing(tmp_path):
