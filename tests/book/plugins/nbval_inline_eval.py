@@ -10,7 +10,9 @@ in the cell's place in the run (after the code cells above it, before those belo
 evaluates the cell's expressions in the same kernel with ``display(...)`` and compares what
 the kernel shows with the stored results, through nbval's own comparison, so the
 sanitising and the number rounding of ``nbval_numbers`` apply to them as to every output.
-The items are named ``Eval before Cell N`` (N counts code cells, as nbval's names do).
+The items are named ``Eval before Cell N`` (N counts code cells, as nbval's names do). A
+Markdown cell that quotes what legitimately varies (timings) carries the tag
+``nbval-ignore-output`` like a code cell: its expressions must still evaluate.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import nbformat
-from nbval.plugin import IPyNbCell, IPyNbFile
+from nbval.plugin import IPyNbCell, IPyNbFile, find_metadata_tags
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "book" / "_ext"))
 from inline_eval import METADATA_KEY, expressions, prose_of  # noqa: E402
@@ -63,7 +65,10 @@ def collect(self):
             yield next(code_items)
             code_seen += 1
         if expressions(prose_of(cell)):  # a Markdown cell, or a figure caption after its cell
-            options = defaultdict(bool, check=self.compare_outputs)
+            # a cell that quotes timings is tagged nbval-ignore-output: its expressions are
+            # still evaluated (they must not raise), their values not compared
+            options = defaultdict(bool, find_metadata_tags(cell.metadata))
+            options.setdefault("check", self.compare_outputs)
             yield IPyNbCell.from_parent(
                 self,
                 name=f"Eval before Cell {code_seen}",
