@@ -33,7 +33,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import resource
+try:  # POSIX only: the worker's limits need it; dlcourse.check (Windows too) never starts one
+    import resource
+except ImportError:
+    resource = None
 import signal
 import subprocess
 import sys

@@ -216,20 +216,56 @@ def difference(got, expected) -> str:
     return f"{where}got {_number(got[index])}, expected {_number(expected[index])}"
 
 
+FLOAT32_BAND = 1e-5  # largest difference, relative to the largest expected value, of float32 work
+FLOAT32_HINT = (
+    "agrees with the expected values to about six significant digits only, the precision of "
+    "float32: if your code converts anything to float32 (astype, dtype=np.float32), work in "
+    "float64 throughout; if not, look for a small term that is missing or misplaced"
+)
+
+
+def float32_like(got, expected, rtol: float) -> bool:
+    """Whether ``got`` misses ``expected`` by about what a float32 computation would.
+
+    Only where the test asks for more than float32 can give (``rtol`` below 1e-6): the
+    largest difference is at most :data:`FLOAT32_BAND` of the largest expected value.
+    """
+    got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
+    if rtol >= 1e-6 or got.shape != expected.shape or not np.all(np.isfinite(got)):
+        return False
+    if not np.all(np.isfinite(expected)):
+        return False
+    scale = float(np.max(np.abs(expected), initial=0.0))
+    return scale > 0 and float(np.max(np.abs(got - expected), initial=0.0)) <= FLOAT32_BAND * scale
+
+
 def assert_close(
-    got, expected, message: str, *, rtol: float = 1e-10, atol: float = 0.0, public: bool = True
+    got,
+    expected,
+    message: str,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    public: bool = True,
+    name: str = "",
 ) -> None:
     """Fail with ``message`` unless ``got`` equals ``expected`` within the tolerances.
+
+    The tolerances mean what they mean in ``np.allclose`` (and have its defaults).
 
     The message is completed with what differs, never with how ``expected`` is computed:
     the two shapes when they differ; in a visible test also the entry that differs most
     (:func:`difference`). A hidden test gets ``message`` alone (its values stay hidden).
+    A miss of the size that float32 arithmetic causes (:func:`float32_like`) is reported as
+    that instead of ``message`` (``name``: what to call the result, e.g. "`dx`").
     """
     got, expected = np.asarray(got, dtype=float), np.asarray(expected, dtype=float)
     if got.shape != expected.shape:
         pytest.fail(f"{message}: expected shape {expected.shape}, got {got.shape}")
     if np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True):
         return
+    if float32_like(got, expected, rtol):
+        pytest.fail(f"{name or 'your result'} {FLOAT32_HINT}")
     if public:
         pytest.fail(f"{message}; {difference(got, expected)}")
     pytest.fail(message)
