@@ -50,8 +50,10 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
         help="write exercises/ from solutions/ (and a student folder or a Gradescope zip)",
         description="By default: write exercises/ from solutions/. --student DIR writes what "
         "students get (notebooks, public tests, a README); --gradescope NN OUT.zip writes a "
-        "Gradescope autograder. The public tests that dlcourse.check runs after a pip install "
-        "are cut from tests/exercises when the wheel is built (setup.py).",
+        "Gradescope autograder (in a checkout or from an installed dlcourse; --timeout, "
+        "--test-timeout and --memory-mb set its limits). The public tests that dlcourse.check "
+        "runs after a pip install are cut from tests/exercises when the wheel is built "
+        "(setup.py).",
     )
     p.add_argument("--source", default="solutions", help="folder of solution notebooks")
     p.add_argument("--dest", default="exercises", help="folder of student notebooks")
@@ -59,6 +61,13 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--check", action="store_true", help="fail if DEST is not up to date")
     p.add_argument("--student", metavar="DIR", help="write notebooks, public tests, README")
     p.add_argument("--gradescope", nargs=2, metavar=("NN", "OUT.zip"), help="autograder zip")
+    p.add_argument(
+        "--wheel", help="dlcourse wheel for the zip (default: built from this checkout, or "
+        "packed from the installed dlcourse)"
+    )  # fmt: skip
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds per submission")
+    p.add_argument("--test-timeout", type=float, default=10.0, help="seconds per test")
+    p.add_argument("--memory-mb", type=int, default=4096, help="memory limit of student code")
 
     def run(args) -> int:
         from pathlib import Path
@@ -71,11 +80,31 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
             return 0
         if args.gradescope:
             from dlcourse.grading.gradescope import build_autograder
+            from dlcourse.grading.gradescope_image import is_checkout
+            from dlcourse.grading.runner import Settings
 
             number, out = args.gradescope
-            project = Path(__file__).resolve().parents[2]  # cli/main.py -> checkout
+            project = Path(__file__).resolve().parents[2]  # cli/main.py -> checkout, if any
+            for option in ("timeout", "test_timeout", "memory_mb"):
+                if not getattr(args, option) > 0:
+                    flag = "--" + option.replace("_", "-")
+                    given = getattr(args, option)
+                    print(
+                        f"dlcourse release: {flag} must be positive; got {given}", file=sys.stderr
+                    )
+                    return 2
+            limits = Settings(
+                timeout=args.timeout, test_timeout=args.test_timeout, memory_mb=args.memory_mb
+            )
+            wheel = Path(args.wheel) if args.wheel else None
+            if wheel is not None and not wheel.is_file():
+                print(f"dlcourse release: the wheel {wheel} does not exist", file=sys.stderr)
+                return 2
             try:
-                path = build_autograder(number, Path(out), Path(args.tests_dir), project)
+                path = build_autograder(
+                    number, Path(out), Path(args.tests_dir),
+                    project if is_checkout(project) else None, wheel=wheel, settings=limits,
+                )  # fmt: skip
             except ValueError as exc:
                 print(f"dlcourse release: {exc}", file=sys.stderr)
                 return 2

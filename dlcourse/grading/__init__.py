@@ -15,7 +15,8 @@ The modules, in the order data flows through them:
 * ``check``     -- ``dlcourse.check("NN")`` for students, inside their own kernel
 * ``public``    -- the public tests shipped in the package (``public_tests/``) for ``check``
 * ``gradescope`` -- ``dlcourse release --gradescope``: the autograder zip and its entry point
-* ``testing``   -- helpers for grading tests: ``call``, ``InPlace``, ``float64_precision``
+* ``gradescope_image`` -- what the zip's image needs: pinned releases, their Python, the wheel
+* ``testing``   -- helpers for grading tests: ``call``, ``InPlace``, ``assert_close``
 
 The security property: the process that computes scores (pytest) never executes student
 code. Student code runs only in the worker, whose answers come back as plain data; the

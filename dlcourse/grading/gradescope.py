@@ -2,13 +2,14 @@
 
 The zip follows Gradescope's autograder specification. At its root:
 
-* ``setup.sh`` -- run once when the image is built: installs the pinned dependencies
+* ``setup.sh`` -- run once when the image is built: installs the Python the pinned
+  dependencies need when the base image lacks it, then those dependencies
   (``requirements.txt``, the versions of the instructor's environment) and the dlcourse
-  wheel shipped in the zip;
+  wheel shipped in the zip (see :mod:`dlcourse.grading.gradescope_image`);
 * ``run_autograder`` -- run once per submission (one container each): grades the notebook
   or ``.py`` file found in ``/autograder/submission`` with the exercise's public and hidden
   tests (``tests/``) and writes ``/autograder/results/results.json``;
-* ``dlcourse-autograder.json`` -- the exercise and the limits.
+* ``dlcourse-autograder.json`` -- the exercise, the limits, the Python and base image.
 
 ``run_autograder`` calls :func:`main`, which reads the root from ``DLCOURSE_GRADESCOPE_ROOT``
 (default ``/autograder``), so the same script runs in a temporary folder laid out like
@@ -26,27 +27,12 @@ import sys
 import tempfile
 import time
 import zipfile
-from importlib import metadata
 from pathlib import Path
 
-from dlcourse.grading import report, runner
+from dlcourse.grading import gradescope_image, report, runner
 
 ROOT_VARIABLE = "DLCOURSE_GRADESCOPE_ROOT"
 CONFIG = "dlcourse-autograder.json"
-
-SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once, as root, when it builds the autograder image.
-set -euo pipefail
-cd /autograder/source
-if ! command -v python3 >/dev/null || ! python3 -m pip --version >/dev/null 2>&1; then
-    apt-get update
-    apt-get install -y --no-install-recommends python3 python3-pip python3-venv
-fi
-python3 -m venv /autograder/venv
-/autograder/venv/bin/python -m pip install --upgrade pip
-/autograder/venv/bin/python -m pip install -r requirements.txt
-/autograder/venv/bin/python -m pip install --no-deps dlcourse-*.whl
-"""
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this once per submission: grade /autograder/submission into
@@ -57,22 +43,6 @@ python="$root/venv/bin/python"
 [ -x "$python" ] || python="$(command -v python3)"
 exec "$python" -m dlcourse.grading.gradescope
 """
-
-
-def requirements() -> str:
-    """``name==version`` for dlcourse's dependencies as installed here (plus pytest)."""
-    names = ["pytest"]
-    for spec in metadata.requires("dlcourse") or []:
-        if "extra ==" in spec:
-            continue
-        names.append(spec.split(";")[0].split("[")[0].strip().split(">")[0].split("=")[0])
-    lines = []
-    for name in sorted(set(n.strip() for n in names if n.strip())):
-        try:
-            lines.append(f"{name}=={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            lines.append(name)
-    return "\n".join(lines) + "\n"
 
 
 def copy_build_sources(project: Path, dest: Path) -> Path:
@@ -110,32 +80,48 @@ def build_wheel(project: Path, out_dir: Path) -> Path:
 
 
 def build_autograder(
-    exercise: str, out: Path, tests_dir: Path, project: Path, wheel: Path | None = None
+    exercise: str,
+    out: Path,
+    tests_dir: Path,
+    project: Path | None,
+    wheel: Path | None = None,
+    settings: runner.Settings | None = None,
 ) -> Path:
-    """Write the autograder zip of ``exercise`` ("06") to ``out``; returns ``out``."""
+    """Write the autograder zip of ``exercise`` ("06") to ``out``; returns ``out``.
+
+    The wheel: ``wheel`` if given, else built from the checkout ``project``, else (no
+    checkout: ``project`` None) packed from the installed dlcourse. ``settings`` gives the
+    limits (time per submission and per test, memory); their defaults otherwise.
+    """
     number = str(exercise)[:2]
     test_file = runner.test_file_for(number, Path(tests_dir))
     if test_file is None:
         raise ValueError(f"no grading tests for exercise {exercise!r} in {tests_dir}")
     conftest = Path(tests_dir) / "conftest.py"
-    settings = runner.Settings()
+    settings = settings or runner.Settings()
+    python = gradescope_image.required_python()
     config = {
         "exercise": test_file.stem[len("test_") :],
         "test_timeout": settings.test_timeout,
         "timeout": settings.timeout,
         "memory_mb": settings.memory_mb,
+        "python": python,
+        "base_image": gradescope_image.BASE_IMAGE,
     }
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = wheel or build_wheel(project, Path(tmp))
+        if wheel is None:
+            built = build_wheel(project, Path(tmp)) if project else None
+            wheel = built or gradescope_image.wheel_from_installed(Path(tmp))
         partial = out.with_name(f".{out.name}.partial")
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+            setup = gradescope_image.setup_script(python)
+            for name, text in (("setup.sh", setup), ("run_autograder", RUN_AUTOGRADER)):
                 info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
                 info.external_attr = 0o100755 << 16
                 zf.writestr(info, text)
-            zf.writestr("requirements.txt", requirements())
+            zf.writestr("requirements.txt", gradescope_image.requirements(python))
             zf.writestr(CONFIG, json.dumps(config, indent=2) + "\n")
             zf.write(wheel, wheel.name)
             zf.write(test_file, f"tests/{test_file.name}")

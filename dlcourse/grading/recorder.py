@@ -10,9 +10,11 @@ Feedback is what a student may see (:func:`feedback_for`):
 
 * a failure of the student's code (exception, crash, timeout, wrong type of value): the
   proxy's message, which for hidden tests names the function and the exception type only;
-* a failed ``assert cond, "message"``: the message; for visible tests followed by pytest's
-  short explanation (values), for hidden tests the message alone; an ``assert`` without a
-  message gives "a hidden check failed" in hidden tests;
+* a failed ``assert cond, "message"``: the message alone, never pytest's explanation of the
+  assertion (its "where" lines show how the test computes the expected value); the
+  grading tests' messages name what was expected and what was given themselves. An
+  ``assert`` without a message gives "a hidden check failed" in hidden tests (the grading
+  tests have none: ``tests/unit/test_feedback.py`` checks);
 * any other exception in the test: its type (and, for visible tests, its message).
 """
 
@@ -30,7 +32,7 @@ from dlcourse.grading import proxy
 from dlcourse.grading.proxy import StudentError
 
 NONCE_VARIABLE = "DLCOURSE_RESULTS_NONCE"
-VISIBLE_DETAIL = 600  # characters of pytest's explanation shown for visible tests
+VISIBLE_DETAIL = 600  # characters of an exception message of the test shown for visible tests
 VISIBLE_LIMIT = 2000  # characters of feedback per visible test
 HIDDEN_LIMIT = 400  # characters of feedback per hidden test (the test's own message)
 PRINT_OPTIONS = {"precision": 4, "threshold": 20, "edgeitems": 3, "linewidth": 90}
@@ -74,12 +76,11 @@ def _feedback(exc: BaseException, hidden: bool) -> str:
     if isinstance(exc, StudentError):
         return text
     if isinstance(exc, AssertionError):
+        # pytest's explanation ("assert False + where ... = _forward(x, gamma, beta)") shows
+        # how the test computes the expected value: never part of feedback, in any test
         if text.startswith("assert ") or not text:
-            return "a hidden check failed" if hidden else text[:VISIBLE_DETAIL]
-        message, _, explanation = text.partition("\nassert ")
-        if hidden or not explanation:
-            return message.strip()
-        return f"{message.strip()}\n(assert {explanation[:VISIBLE_DETAIL]})"
+            return "a hidden check failed" if hidden else "a check of your result failed"
+        return text.partition("\nassert ")[0].strip()
     if type(exc).__name__ == "Failed":  # pytest.fail(...)
         return text
     if hidden:

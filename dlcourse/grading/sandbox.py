@@ -33,13 +33,17 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import resource
 import signal
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+try:  # POSIX only: the worker's limits need it; dlcourse.check (Windows too) never starts one
+    import resource
+except ImportError:
+    resource = None
 
 _CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV = 1, 2, 4

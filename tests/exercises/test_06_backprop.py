@@ -54,6 +54,45 @@ def _numerical(X, Y, weights, biases, h=1e-6):
     return grads[:L], grads[L:]
 
 
+def wrong_helpers(student) -> list[str]:
+    """Which of the student's BP1–BP4 functions give a wrong result on a small probe.
+
+    ``backprop`` is built from them, so when one of them is wrong, a failure of ``backprop``
+    follows from it; its feedback then points there instead of at the layer indices.
+    """
+    rng = np.random.default_rng(6)
+    z, y, W = rng.normal(size=(3, 2)), rng.random((3, 2)), rng.normal(size=(2, 4))
+    delta, a_prev, z_prev = rng.normal(size=(3, 2)), rng.random((3, 4)), rng.normal(size=(3, 4))
+    probes = {
+        "output_error": ((_sigmoid(z), y, z), (_sigmoid(z) - y) * _sigmoid_prime(z)),
+        "backpropagate_error": ((delta, W, z_prev), (delta @ W) * _sigmoid_prime(z_prev)),
+        "grad_b": ((delta,), delta.mean(axis=0)),
+        "grad_W": ((delta, a_prev), delta.T @ a_prev / 3),
+    }
+    wrong = []
+    for name, (args, expected) in probes.items():
+        try:
+            got = np.asarray(getattr(student, name)(*(a.copy() for a in args)), dtype=float)
+            right = got.shape == expected.shape and np.allclose(got, expected, rtol=1e-6)
+        except Exception:  # noqa: BLE001 - a missing, failing or odd helper counts as wrong
+            right = False
+        if not right:
+            wrong.append(f"`{name}`")
+    return wrong
+
+
+def follow_on_hint(student) -> str:
+    """What to check when ``backprop`` fails: a wrong helper first, else the layer indices."""
+    wrong = wrong_helpers(student)
+    if not wrong:
+        return LAYER_HINT
+    names = ", ".join(wrong[:-1]) + (" and " if len(wrong) > 1 else "") + wrong[-1]
+    verb = "are" if len(wrong) > 1 else "is"
+    return (
+        f"backprop builds on {names}, which {verb} wrong on its own (see its test): fix that first"
+    )
+
+
 def check_grad_b(g, delta, public=True):
     g = result(g, "grad_b")
     m, n = delta.shape
@@ -83,6 +122,7 @@ def check_grad_W(g, delta, a_prev, public=True):
 
 
 def check_backprop(student, X, Y, weights, biases, kind, public=True):
+    hint = follow_on_hint(student)
     result = call(
         student,
         "backprop",
@@ -91,7 +131,7 @@ def check_backprop(student, X, Y, weights, biases, kind, public=True):
         [W.copy() for W in weights],
         [b.copy() for b in biases],
         public=public,
-        hint=f"; {LAYER_HINT}",
+        hint=f"; {hint}",
     )
     try:
         grads_W, grads_b = result
@@ -116,11 +156,11 @@ def check_backprop(student, X, Y, weights, biases, kind, public=True):
         pytest.fail(f"the gradients are m times too large: sum instead of the mean ({kind})")
     for l, (G, N) in enumerate(zip(grads_W, num_W), start=1):
         assert np.allclose(G, N, rtol=1e-5, atol=1e-8), (
-            f"grad_W of layer {l} disagrees with finite differences ({kind}); {LAYER_HINT}"
+            f"grad_W of layer {l} disagrees with finite differences ({kind}); {hint}"
         )
     for l, (g, n) in enumerate(zip(grads_b, num_b), start=1):
         assert np.allclose(g, n, rtol=1e-5, atol=1e-8), (
-            f"grad_b of layer {l} disagrees with finite differences ({kind}); {LAYER_HINT}"
+            f"grad_b of layer {l} disagrees with finite differences ({kind}); {hint}"
         )
 
 

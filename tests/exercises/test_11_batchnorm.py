@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dlcourse.gradcheck import numerical_gradient
-from dlcourse.grading.testing import arrays, call
+from dlcourse.grading.testing import arrays, assert_close, call
 
 EXERCISE = "11_batchnorm"
 EPS = 1e-5
@@ -47,21 +47,36 @@ def check_forward(student, x, gamma, beta, kind, public=True):
     ) + beta  # fmt: skip
     if np.allclose(got, across, rtol=1e-8):
         pytest.fail(f"the statistics must be taken over the rows (axis 0), per feature ({kind})")
-    assert np.allclose(got, _forward(x, gamma, beta), rtol=1e-8, atol=1e-10), (
+    assert_close(
+        got,
+        _forward(x, gamma, beta),
         "batchnorm_forward is wrong: y = γ (x − μ)/√(σ² + ε) + β with μ, σ² the mean and "
-        f"biased variance of each column ({kind})"
+        f"biased variance of each column ({kind})",
+        rtol=1e-8,
+        atol=1e-10,
+        public=public,
+        name="`batchnorm_forward`",
     )
 
 
 def check_running(student, mean, var, x, momentum, kind, public=True):
     args = (mean.copy(), var.copy(), x.copy(), momentum)
-    got_mean, got_var = arrays(
-        call(student, "update_running_stats", *args, public=public), 2, "update_running_stats"
+    advice = (
+        "update_running_stats must return new arrays and leave running_mean and running_var "
+        "unchanged (write `new_mean = (1 - momentum) * running_mean + ...`, not `*=`/`+=`)"
     )
+    result = call(student, "update_running_stats", *args, public=public, must_not_modify=advice)
+    got_mean, got_var = arrays(result, 2, "update_running_stats")
     m = x.shape[0]
     new_mean = (1 - momentum) * mean + momentum * x.mean(axis=0)
-    assert np.allclose(got_mean, new_mean, rtol=1e-10), (
-        f"the running mean is wrong: (1 − momentum) running_mean + momentum μ of the batch ({kind})"
+    assert_close(
+        got_mean,
+        new_mean,
+        "the running mean is wrong: (1 − momentum) running_mean + momentum μ of the batch "
+        f"({kind})",
+        rtol=1e-10,
+        public=public,
+        name="the running mean",
     )
     biased = (1 - momentum) * var + momentum * x.var(axis=0)
     if np.allclose(got_var, biased, rtol=1e-10):
@@ -69,9 +84,14 @@ def check_running(student, mean, var, x, momentum, kind, public=True):
             f"the running variance must store the unbiased batch variance, σ² m/(m − 1) ({kind})"
         )
     new_var = (1 - momentum) * var + momentum * x.var(axis=0) * m / (m - 1)
-    assert np.allclose(got_var, new_var, rtol=1e-10), (
+    assert_close(
+        got_var,
+        new_var,
         "the running variance is wrong: (1 − momentum) running_var + momentum σ² m/(m − 1) "
-        f"({kind})"
+        f"({kind})",
+        rtol=1e-10,
+        public=public,
+        name="the running variance",
     )
 
 
@@ -85,8 +105,13 @@ def check_eval(student, x, gamma, beta, mean, var, kind, public=True):
             f"({kind})"
         )
     expected = gamma * (x - mean) / np.sqrt(var + EPS) + beta
-    assert np.allclose(got, expected, rtol=1e-10), (
-        f"batchnorm_eval is wrong: y = γ (x − running_mean)/√(running_var + ε) + β ({kind})"
+    assert_close(
+        got,
+        expected,
+        f"batchnorm_eval is wrong: y = γ (x − running_mean)/√(running_var + ε) + β ({kind})",
+        rtol=1e-10,
+        public=public,
+        name="`batchnorm_eval`",
     )
 
 
@@ -99,13 +124,23 @@ def check_backward(student, dout, x, gamma, kind, public=True):
     )
     beta = np.zeros(n)
     x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + EPS)
-    assert np.allclose(dbeta, dout.sum(axis=0), rtol=1e-10), (
-        f"dbeta is wrong: the sum of dout over the rows ({kind})"
+    assert_close(
+        dbeta,
+        dout.sum(axis=0),
+        f"dbeta is wrong: the sum of dout over the rows ({kind})",
+        rtol=1e-10,
+        public=public,
+        name="`dbeta`",
     )
     if np.allclose(dgamma, dout.sum(axis=0), rtol=1e-10):
         pytest.fail(f"dgamma must weight dout by x̂: Σ_rows dout ⊙ x̂ ({kind})")
-    assert np.allclose(dgamma, np.sum(dout * x_hat, axis=0), rtol=1e-10), (
-        f"dgamma is wrong: Σ_rows dout ⊙ x̂ ({kind})"
+    assert_close(
+        dgamma,
+        np.sum(dout * x_hat, axis=0),
+        f"dgamma is wrong: Σ_rows dout ⊙ x̂ ({kind})",
+        rtol=1e-10,
+        public=public,
+        name="`dgamma`",
     )
     xv = x.copy()
     numeric = numerical_gradient(lambda: float(np.sum(_forward(xv, gamma, beta) * dout)), xv)
@@ -121,8 +156,14 @@ def check_backward(student, dout, x, gamma, kind, public=True):
             "dx has the path through μ but not the one through σ²: the term "
             f"−x̂ Σ(dx̂ ⊙ x̂) is missing ({kind})"
         )
-    assert np.allclose(dx, numeric, rtol=1e-5, atol=1e-8), (
-        f"dx disagrees with finite differences ({kind})"
+    assert_close(
+        dx,
+        numeric,
+        f"dx disagrees with finite differences ({kind})",
+        rtol=1e-5,
+        atol=1e-8,
+        public=public,
+        name="`dx`",
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlcourse.grading.testing import arrays, call
+from dlcourse.grading.testing import arrays, assert_close, call
 from dlcourse.layers import Activation, Linear, Residual, SetPool
 
 EXERCISE = "13_residual_sets"
@@ -19,6 +19,19 @@ EXERCISE = "13_residual_sets"
 def _block(rng, m, d, H):
     x = rng.normal(size=(m, d))
     W1, b1 = rng.normal(size=(H, d)), rng.normal(size=H) * 0.5
+    W2, b2 = rng.normal(size=(d, H)), rng.normal(size=d)
+    return x, W1, b1, W2, b2
+
+
+def _block_with_zeros(rng, m, d, H):
+    """A block whose first example has z = x W1^T + b1 exactly 0 in every hidden unit.
+
+    Small integers keep every product and sum exact, so the zeros are exact: the case
+    where ReLU's derivative is a choice (the exercise fixes it to 0).
+    """
+    x = rng.integers(-3, 4, size=(m, d)).astype(float)
+    W1 = rng.integers(-2, 3, size=(H, d)).astype(float)
+    b1 = -(x[0] @ W1.T)
     W2, b2 = rng.normal(size=(d, H)), rng.normal(size=d)
     return x, W1, b1, W2, b2
 
@@ -43,9 +56,14 @@ def check_forward(student, args, kind, public=True):
     expected, _ = _oracle_block(*args, np.zeros_like(args[0]))
     if out.shape == expected.shape and np.allclose(out, expected - args[0]):
         pytest.fail(f"the output is F(x) alone: add the identity path, out = x + F(x) ({kind})")
-    assert out.shape == expected.shape, f"out must have the shape of x ({kind})"
-    assert np.allclose(out, expected, rtol=1e-10, atol=1e-12), (
-        f"residual_forward is wrong ({kind}): out = x + relu(x W1^T + b1) W2^T + b2"
+    assert_close(
+        out,
+        expected,
+        f"residual_forward is wrong ({kind}): out = x + relu(x W1^T + b1) W2^T + b2",
+        rtol=1e-10,
+        atol=1e-12,
+        public=public,
+        name="`out`",
     )
     return cache
 
@@ -75,9 +93,32 @@ def check_backward(student, args, dout, kind, public=True):
         pytest.fail(f"dx is missing the identity path: add dout ({kind})")
     if x.shape[0] > 1 and np.allclose(got[4], expected[4] / x.shape[0]):
         pytest.fail(f"db2 is m times too small: sum over the batch, do not average ({kind})")
-    for name, g, e in zip(NAMES, got, expected):
-        if not np.allclose(g, e, rtol=1e-9, atol=1e-11):
-            pytest.fail(f"{name} is wrong ({kind}); {HINTS[name]}")
+    if np.any(z == 0):
+        ones_at_zero = _relu_prime_one_at_zero(x, W1, b1, W2, b2, dout)
+        if not np.allclose(got[1], expected[1]) and np.allclose(got[1], ones_at_zero):
+            pytest.fail(
+                f"where z is exactly 0 the ReLU derivative must be 0, as the exercise says: "
+                f"multiply by [z > 0], not [z >= 0] ({kind})"
+            )
+    # upstream gradients first: a wrong ReLU step shows in dW1 before it spoils dx
+    for name in ("dW2", "db2", "dW1", "db1", "dx"):
+        g, e = got[NAMES.index(name)], expected[NAMES.index(name)]
+        assert_close(
+            g,
+            e,
+            f"{name} is wrong ({kind}); {HINTS[name]}",
+            rtol=1e-9,
+            atol=1e-11,
+            public=public,
+            name=f"`{name}`",
+        )
+
+
+def _relu_prime_one_at_zero(x, W1, b1, W2, b2, dout):
+    """dW1 as a backward pass with ReLU'(0) = 1 gives it (the wrong choice here)."""
+    z = x @ W1.T + b1
+    dz = (dout @ W2) * (z >= 0)
+    return dz.T @ x
 
 
 def check_pool(student, X, mode, dout, kind, public=True):
@@ -91,8 +132,12 @@ def check_pool(student, X, mode, dout, kind, public=True):
         "set_pool",
     )[0]
     assert out.shape == expected_out.shape, f"{mode} pooling must return shape (m, d) ({kind})"
-    assert np.allclose(out, expected_out, rtol=1e-12), (
-        f"{mode} pooling is wrong ({kind}): pool over the element axis (axis 1)"
+    assert_close(
+        out,
+        expected_out,
+        f"{mode} pooling is wrong ({kind}): pool over the element axis (axis 1)",
+        rtol=1e-12,
+        public=public,
     )
     Xc, dc = X.copy(), dout.copy()
     dx = call(student, "set_pool_backward", dc, Xc, mode, public=public, must_not_modify=True)
@@ -105,8 +150,21 @@ def check_pool(student, X, mode, dout, kind, public=True):
             f"max pooling must pass each feature's gradient on exactly once in total; when "
             f"elements tie for the maximum, share it equally among them ({kind})"
         )
-    assert np.allclose(dx, expected_dx, rtol=1e-12, atol=1e-15), (
-        f"{mode} pooling backward is wrong ({kind})"
+    ties = X == X.max(axis=1, keepdims=True)
+    if mode == "max" and np.any(ties.sum(axis=1) > 1):
+        first = ties & (np.cumsum(ties, axis=1) == 1)
+        if not np.allclose(dx, expected_dx) and np.allclose(dx, first * dout[:, None, :]):
+            pytest.fail(
+                f"when elements tie for the maximum, share the gradient equally among them "
+                f"(dout / number of tied elements each), not all of it to the first ({kind})"
+            )
+    assert_close(
+        dx,
+        expected_dx,
+        f"{mode} pooling backward is wrong ({kind})",
+        rtol=1e-12,
+        atol=1e-15,
+        public=public,
     )
 
 
@@ -122,6 +180,8 @@ def test_residual_backward(student):
     rng = np.random.default_rng(1)
     args = _block(rng, 4, 3, 5)
     check_backward(student, args, rng.normal(size=(4, 3)), "m=4, d=3, H=5")
+    args = _block_with_zeros(rng, 3, 3, 4)
+    check_backward(student, args, rng.normal(size=(3, 3)), "an example with z = 0 exactly")
 
 
 @pytest.mark.points(2)
@@ -136,6 +196,8 @@ def test_max_pool(student):
     rng = np.random.default_rng(3)
     X = rng.normal(size=(3, 5, 4))
     check_pool(student, X, "max", rng.normal(size=(3, 4)), "3 sets of 5 elements, no ties")
+    X = np.array([[[1.0, 0.0], [3.0, 2.0], [3.0, 2.0], [-1.0, 2.0]]])  # ties of 2 and of 3
+    check_pool(student, X, "max", rng.normal(size=(1, 2)), "a set with tied maxima")
 
 
 # ----------------------------------------------------------------------------- hidden
@@ -157,6 +219,9 @@ def test_residual_dead_units(student):
     b1 = b1 - 50.0  # every hidden unit is off: only the identity path carries gradient
     check_backward(student, (x, W1, b1, W2, b2), rng.normal(size=(5, 3)),
                    "a block whose hidden units are all off", public=False)  # fmt: skip
+    args = _block_with_zeros(rng, 4, 2, 6)
+    check_backward(student, args, rng.normal(size=(4, 2)),
+                   "a block with hidden units at exactly 0", public=False)  # fmt: skip
 
 
 @pytest.mark.hidden

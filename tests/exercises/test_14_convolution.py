@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dlcourse.gradcheck import numerical_gradient
-from dlcourse.grading.testing import call
+from dlcourse.grading.testing import as_array, assert_close, call
 from dlcourse.layers import Conv2d, MaxPool2d
 
 EXERCISE = "14_convolution"
@@ -44,10 +44,20 @@ def _reference(x, W, b, stride, padding, dz=None):
 
 
 def _as_array(result, name):
-    try:
-        return np.asarray(result, dtype=float)
-    except (TypeError, ValueError):
-        pytest.fail(f"`{name}` must return a NumPy array")
+    return as_array(result, name)
+
+
+def _pool_backward_on_ties(x, dout, k, stride, rule):
+    """Max-pool gradients with another tie rule: "last" maximum or "all" tied maxima."""
+    dx = np.zeros(x.shape)
+    m, C, H_out, W_out = dout.shape
+    s = stride
+    for i, c, r, q in np.ndindex(m, C, H_out, W_out):
+        window = x[i, c, s * r : s * r + k, s * q : s * q + k]
+        winners = np.argwhere(window == window.max())
+        for u, v in winners if rule == "all" else winners[-1:]:
+            dx[i, c, s * r + u, s * q + v] += dout[i, c, r, q]
+    return dx
 
 
 def check_forward(student, x, W, b, stride, padding, kind, public=True):
@@ -66,8 +76,14 @@ def check_forward(student, x, W, b, stride, padding, kind, public=True):
         )
     if np.allclose(z, z_ref - b[None, :, None, None]):
         pytest.fail(f"conv2d_forward forgets the bias b[o] ({kind})")
-    assert np.allclose(z, z_ref, rtol=1e-10, atol=1e-10), (
-        f"conv2d_forward is wrong ({kind}); check the padding, and that {STRIDE_HINT}"
+    assert_close(
+        z,
+        z_ref,
+        f"conv2d_forward is wrong ({kind}); check the padding, and that {STRIDE_HINT}",
+        rtol=1e-10,
+        atol=1e-10,
+        public=public,
+        name="`z`",
     )
 
 
@@ -82,8 +98,13 @@ def check_grad_b(student, dz, public=True, kind=""):
     assert db.shape == (C_out,), "conv2d_grad_b must have the shape of b, (C_out,)"
     if dz.shape[0] > 1 and np.allclose(db, dz.mean(axis=0).sum(axis=(1, 2))):
         pytest.fail("conv2d_grad_b averages over the batch: sum over the examples instead")
-    assert np.allclose(db, dz.sum(axis=(0, 2, 3)), rtol=1e-10), (
-        f"conv2d_grad_b is wrong{kind}: sum dz over the batch and over all positions (r, q)"
+    assert_close(
+        db,
+        dz.sum(axis=(0, 2, 3)),
+        f"conv2d_grad_b is wrong{kind}: sum dz over the batch and over all positions (r, q)",
+        rtol=1e-10,
+        public=public,
+        name="`db`",
     )
 
 
@@ -101,8 +122,14 @@ def check_grad_W(student, x, W, b, stride, padding, kind, rng, public=True):
                 f"conv2d_grad_W does not sum over the batch ({kind}): every example adds "
                 "its contribution (do not overwrite it, do not average)"
             )
-    assert np.allclose(dW, dW_ref, rtol=1e-9, atol=1e-9), (
-        f"conv2d_grad_W is wrong ({kind}); {STRIDE_HINT}, in the backward pass too"
+    assert_close(
+        dW,
+        dW_ref,
+        f"conv2d_grad_W is wrong ({kind}); {STRIDE_HINT}, in the backward pass too",
+        rtol=1e-9,
+        atol=1e-9,
+        public=public,
+        name="`dW`",
     )
 
 
@@ -115,9 +142,15 @@ def check_grad_x(student, x, W, b, stride, padding, kind, rng, public=True):
     assert dx.shape == x.shape, (
         f"conv2d_grad_x must have the shape of x ({kind}): cut the padding off at the end"
     )
-    assert np.allclose(dx, dx_ref, rtol=1e-9, atol=1e-9), (
+    assert_close(
+        dx,
+        dx_ref,
         f"conv2d_grad_x is wrong ({kind}): add (+=) dz[i, o, r, q] * W[o] onto the window of "
-        f"(r, q), where {STRIDE_HINT}, and remove the padding from both sides"
+        f"(r, q), where {STRIDE_HINT}, and remove the padding from both sides",
+        rtol=1e-9,
+        atol=1e-9,
+        public=public,
+        name="`dx`",
     )
 
 
@@ -127,22 +160,38 @@ def check_maxpool(student, x, k, stride, kind, rng, public=True):
     out = _as_array(call(student, "maxpool_forward", x.copy(), k, stride, public=public),
                     "maxpool_forward")  # fmt: skip
     assert out.shape == out_ref.shape, f"maxpool_forward returns the wrong shape ({kind})"
-    assert np.allclose(out, out_ref, rtol=1e-12), (
-        f"maxpool_forward is wrong ({kind}): the maximum of x[i, c, s*r : s*r + k, s*q : s*q + k]"
+    assert_close(
+        out,
+        out_ref,
+        f"maxpool_forward is wrong ({kind}): the maximum of x[i, c, s*r : s*r + k, s*q : s*q + k]",
+        rtol=1e-12,
+        public=public,
     )
     dout = rng.normal(size=out.shape)
     dx_ref = pool.backward(dout)
     dx = _as_array(call(student, "maxpool_backward", dout.copy(), x.copy(), k, stride,
                         public=public), "maxpool_backward")  # fmt: skip
     assert dx.shape == x.shape, "maxpool_backward must return an array of the shape of x"
+    if not np.allclose(dx, dx_ref) and any(
+        np.allclose(dx, _pool_backward_on_ties(x, dout, k, stride, rule))
+        for rule in ("last", "all")
+    ):
+        pytest.fail(
+            f"on a tie, give the whole gradient of the window to the FIRST maximum in row-major "
+            f"order (np.argmax of the flattened window), as PyTorch does ({kind})"
+        )
     if np.count_nonzero(dx) > np.count_nonzero(dx_ref):
         pytest.fail(
             f"maxpool_backward sends gradient to entries that are not the maximum of their "
             f"window ({kind}): only the maximum receives dout"
         )
-    assert np.allclose(dx, dx_ref, rtol=1e-12), (
+    assert_close(
+        dx,
+        dx_ref,
         f"maxpool_backward is wrong ({kind}): each window's dout goes to the position of its "
-        "maximum, and overlapping windows add up"
+        "maximum, and overlapping windows add up",
+        rtol=1e-12,
+        public=public,
     )
 
 
@@ -177,8 +226,10 @@ def test_maxpool_forward(student):
     x = np.random.default_rng(4).normal(size=(2, 3, 6, 4))
     out = _as_array(call(student, "maxpool_forward", x.copy(), 2, 2), "maxpool_forward")
     assert out.shape == (2, 3, 3, 2), "maxpool_forward(x, 2, 2) must halve height and width"
-    assert np.allclose(out, MaxPool2d(2).forward(x)), (
-        "maxpool_forward is wrong: the maximum of each 2 x 2 window, channel by channel"
+    assert_close(
+        out,
+        MaxPool2d(2).forward(x),
+        "maxpool_forward is wrong: the maximum of each 2 x 2 window, channel by channel",
     )
 
 
@@ -186,6 +237,8 @@ def test_maxpool_forward(student):
 def test_maxpool_backward(student):
     rng = np.random.default_rng(5)
     check_maxpool(student, rng.normal(size=(2, 2, 6, 6)), 2, 2, "2 x 2 windows, stride 2", rng)
+    ties = rng.integers(0, 3, size=(1, 2, 4, 6)).astype(float)  # small integers: many ties
+    check_maxpool(student, ties, 2, 2, "windows with tied maxima", rng)
 
 
 # ----------------------------------------------------------------------------- hidden
@@ -231,6 +284,9 @@ def test_maxpool_overlapping_windows(student):
     check_maxpool(student, rng.normal(size=(2, 2, 7, 8)), 3, 2, "overlapping windows", rng,
                   public=False)  # fmt: skip
     check_maxpool(student, rng.normal(size=(1, 3, 5, 7)), 2, 3, "windows with gaps", rng,
+                  public=False)  # fmt: skip
+    ties = rng.integers(0, 2, size=(2, 1, 7, 7)).astype(float)
+    check_maxpool(student, ties, 3, 2, "overlapping windows with tied maxima", rng,
                   public=False)  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlcourse.grading.testing import arrays, call
+from dlcourse.grading.testing import arrays, assert_close, call
 from dlcourse.layers import RNN
 
 EXERCISE = "15_bptt"
@@ -33,6 +33,21 @@ def _oracle(X, h0, W_ih, W_hh, b, dH):
     return H_all, dX, layer.grad_h0, layer.grad_W_ih, layer.grad_W_hh, layer.grad_b_ih
 
 
+def _dW_hh(dH, H_all, h0, W_hh, first_prev):
+    """dW_hh by backpropagation through time, with ``first_prev`` as the state before step 0.
+
+    With ``first_prev = h0`` this is the right gradient; with ``H_all[:, -1]`` it is what
+    ``H_all[:, t - 1]`` gives at t = 0 in Python (the last state, not the initial one).
+    """
+    T = H_all.shape[1]
+    dW_hh, dh_next = np.zeros_like(W_hh), np.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        da = (dH[:, t] + dh_next) * (1.0 - H_all[:, t] ** 2)
+        dW_hh += da.T @ (H_all[:, t - 1] if t > 0 else first_prev)
+        dh_next = da @ W_hh
+    return dW_hh
+
+
 def check_forward(student, args, kind, public=True):
     copies = [a.copy() for a in args]
     H_all = call(student, "rnn_forward", *copies, public=public, must_not_modify=True)
@@ -44,9 +59,15 @@ def check_forward(student, args, kind, public=True):
     )
     if X.shape[1] > 1 and np.allclose(H_all[:, 1:], expected[:, :-1]):
         pytest.fail(f"the states are shifted by one step: H_all[:, t] is h after x_t ({kind})")
-    assert np.allclose(H_all, expected, rtol=1e-10, atol=1e-12), (
+    assert_close(
+        H_all,
+        expected,
         f"rnn_forward is wrong ({kind}): h_t = tanh(x_t W_ih^T + h_(t-1) W_hh^T + b), "
-        "starting from h0"
+        "starting from h0",
+        rtol=1e-10,
+        atol=1e-12,
+        public=public,
+        name="`H_all`",
     )
 
 
@@ -76,16 +97,31 @@ def check_backward(student, args, dH, kind, public=True):
             f"the gradient of the first step is missing: the loop over t must run down to the "
             f"first step ({kind})"
         )
+    wrapped = _dW_hh(dH, H_all, h0, W_hh, first_prev=H_all[:, -1])
+    if not np.allclose(dW_hh, expected[3]) and np.allclose(dW_hh, wrapped, rtol=1e-8, atol=1e-10):
+        pytest.fail(
+            f"dW_hh uses the wrong state before the first step ({kind}): at t = 0 the previous "
+            "state is the initial state h0; H_all[:, t - 1] at t = 0 is H_all[:, -1], the "
+            "last state, in Python"
+        )
     for name, g, e in zip(NAMES, got, expected):
-        if not np.allclose(g, e, rtol=1e-8, atol=1e-10):
-            hint = {
-                "dW_hh": "add up the contribution of every step (the weights are shared)",
-                "dW_ih": "add up the contribution of every step (the weights are shared)",
-                "dX": "the gradient at h_t is dH[:, t] plus what flows back from step t + 1",
-                "dh0": "pass ∂L/∂h_(t-1) = ∂L/∂a_t W_hh back to the step before, down to h0",
-                "db": "sum ∂L/∂a_t over the rows and the steps",
-            }[name]
-            pytest.fail(f"{name} disagrees with backpropagation through time ({kind}); {hint}")
+        hint = {
+            "dW_hh": "add up the contribution of every step (the weights are shared), "
+            "(∂L/∂a_t)^T h_(t-1), with the initial state h0 as h_(t-1) at the first step",
+            "dW_ih": "add up the contribution of every step (the weights are shared)",
+            "dX": "the gradient at h_t is dH[:, t] plus what flows back from step t + 1",
+            "dh0": "pass ∂L/∂h_(t-1) = ∂L/∂a_t W_hh back to the step before, down to h0",
+            "db": "sum ∂L/∂a_t over the rows and the steps",
+        }[name]
+        assert_close(
+            g,
+            e,
+            f"{name} disagrees with backpropagation through time ({kind}); {hint}",
+            rtol=1e-8,
+            atol=1e-10,
+            public=public,
+            name=f"`{name}`",
+        )
 
 
 # ----------------------------------------------------------------------------- public
@@ -116,8 +152,8 @@ def test_rnn_step_backward(student):
     expected = [da @ W_ih, da @ W_hh, da.T @ x_t, da.T @ h_prev, da.sum(axis=0)]
     names = ("dx_t", "dh_prev", "dW_ih", "dW_hh", "db")
     for name, g, e in zip(names, got, expected):
-        assert g.shape == e.shape, f"{name} must have shape {e.shape}"
-        assert np.allclose(g, e, rtol=1e-10), f"{name} is wrong for one step"
+        assert g.shape == e.shape, f"{name} must have shape {e.shape}, got {g.shape}"
+        assert_close(g, e, f"{name} is wrong for one step", rtol=1e-10, name=f"`{name}`")
 
 
 @pytest.mark.points(4)

@@ -145,14 +145,18 @@ for i, sub in enumerate(submissions):
 
 
 def read_junit(report: Path) -> dict[str, tuple[str, str]]:
-    """``{test name: (status, message and text)}`` from a JUnit XML report."""
+    """``{test name: (status, message)}`` from a JUnit XML report.
+
+    Only the failure's message, the text that becomes feedback: the report's traceback also
+    quotes the test's source, where any hint text can be found whether it was shown or not.
+    """
     outcomes: dict[str, tuple[str, str]] = {}
     for case in ET.parse(report).getroot().iter("testcase"):
         status, text = "passed", ""
         for child in case:
             if child.tag in ("failure", "error", "skipped"):
                 status = child.tag
-                text = (child.get("message") or "") + "\n" + (child.text or "")
+                text = child.get("message") or ""
         outcomes[case.get("name").split("[")[0]] = (status, text)
     return outcomes
 

@@ -74,7 +74,8 @@ def test_read_submission_skips_hidden_cells_and_finds_exercise(tmp_path):
 def test_feedback_hides_values_for_hidden_tests():
     exc = AssertionError("BP1 is missing the sigma' factor\nassert False\n +  where x = [1, 2]")
     assert feedback_for(exc, hidden=True) == "BP1 is missing the sigma' factor"
-    assert "where x" in feedback_for(exc, hidden=False)
+    # pytest's explanation shows how the expected value is computed: never in feedback
+    assert feedback_for(exc, hidden=False) == "BP1 is missing the sigma' factor"
     assert feedback_for(AssertionError("assert 3 == 4"), hidden=True) == "a hidden check failed"
     assert "ValueError" in feedback_for(ValueError("shape (7, 3)"), hidden=True)
     assert "(7, 3)" not in feedback_for(ValueError("shape (7, 3)"), hidden=True)
