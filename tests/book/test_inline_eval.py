@@ -78,8 +78,11 @@ def test_a_repeated_expression_takes_the_value_of_its_own_cell(tmp_path):
         stored.take("loss")
 
 
-def _text(page: Path) -> str:
-    body = re.sub(r"<(script|style)\b.*?</\1>", " ", page.read_text(encoding="utf-8"), flags=re.S)
+def _prose(page: Path) -> str:
+    """The text of a page outside code and scripts."""
+    body = re.sub(
+        r"<(script|style|pre)\b.*?</\1>", " ", page.read_text(encoding="utf-8"), flags=re.S
+    )
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)))
 
 
@@ -93,12 +96,14 @@ def test_the_website_shows_every_stored_value(built_book, notebook):
     expected = []
     for cell in nb.cells:
         stored = {e["expression"]: e["result"] for e in cell.metadata.get(METADATA_KEY, [])}
-        expected += [shown_text(stored[e]) for e in re.findall(r"\{eval\}`([^`]+)`", prose_of(cell))]
+        expected += [
+            shown_text(stored[e]) for e in re.findall(r"\{eval\}`([^`]+)`", prose_of(cell))
+        ]
     # the rendered spans are the stored values, role for role (exercise solutions included)
     assert sorted(shown) == sorted(expected), (
         f"{notebook.name}: the page shows other values than those stored"
     )
-    assert "{eval}" not in _text(page) and "{glue" not in _text(page)
+    assert "{eval}" not in _prose(page) and "{glue" not in _prose(page)
 
 
 STALE = """\
