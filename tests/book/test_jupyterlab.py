@@ -301,6 +301,11 @@ const errors = Array.from(nb.node.querySelectorAll(
 return {cells: cells, mathErrors: errors};
 """
 LAB_CHAPTERS = ["book/01_perceptrons.ipynb", CHAPTER, "book/11_convolutional.ipynb"]
+# maths that was not typeset shows its TeX: a macro of the book (defined in the notebook's front
+# matter) or a common command, in the rendered text (typeset maths reads as Unicode there)
+RAW_TEX = re.compile(
+    r"\\(?:mat|pd|norm|abs|relu|vec|bm|sigmap|argmax|argmin|sign|grad|frac|mathbf|sum|partial)\b"
+)
 RAW_SYNTAX = ["{glue", "{eval}", "Unknown Directive", "Unknown Role", "Unknown directive",
               "Unknown role"]  # fmt: skip
 
@@ -407,6 +412,8 @@ def test_a_chapter_runs_and_reads_well_in_the_lab_front_end(front_end, chapter):
     assert all(c["rendered"] for c in prose["cells"]), f"{chapter}: Markdown cells left unrendered"
     raw = [(i, s) for i, t in text.items() for s in RAW_SYNTAX if s in t]
     assert not raw, f"{chapter}: raw MyST shown to the reader in cells {raw}"
+    tex = [(i, RAW_TEX.search(t).group(0)) for i, t in text.items() if RAW_TEX.search(t)]
+    assert not tex, f"{chapter}: maths left untypeset (a macro Lab does not know?) in {tex}"
     # three quoted values, each in the text of its own cell as the kernel computed it (from
     # the prose a reader sees: solutions are folded away in Lab as on the website)
     quoted = [
