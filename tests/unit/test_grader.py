@@ -123,11 +123,12 @@ def test_bad_input_gives_zero_with_a_message_and_never_crashes(tmp_path):
     assert "cannot tell which exercise" in results["no_number"]["output"]
     assert "no exercise 99" in results["99_unknown"]["output"].replace("there is ", "")
     assert all(r["score"] == 0 for r in results.values())
-    # a submission for another exercise than the one being graded
+    # a submission whose name says another exercise: graded as the one asked for, and said
     [wrong] = runner.grade(
         folder / "05_other.py", runner.Settings(**{**SETTINGS.__dict__, "exercise": "00"})
     )
-    assert wrong.score == 0 and "for exercise 05, not exercise 00" in wrong.error
+    assert wrong.exercise == "00" and wrong.max_score == 8 and wrong.score == 0
+    assert "name says exercise 05; it was graded as exercise 00" in " ".join(wrong.notes)
     assert main(["grade", str(tmp_path / "missing.ipynb")]) == 2
 
 

@@ -27,7 +27,9 @@ def _grade(folder: Path, out: Path, capsys) -> tuple[int, dict, dict, str]:
     argv += ["--jobs", "2", "--test-timeout", "5", "--timeout", "60"]
     code = main([*argv, "--json", str(out / "json"), "--csv", str(out / "summary.csv")])
     rows = {r["student"]: r for r in csv.DictReader(open(out / "summary.csv"))}
-    results = {p.name[: -len(".json")]: json.loads(p.read_text()) for p in (out / "json").iterdir()}
+    results = {
+        p.name[: -len(".json")]: json.loads(p.read_text()) for p in (out / "json").glob("*.json")
+    }
     return code, rows, results, capsys.readouterr().out
 
 
