@@ -327,7 +327,9 @@ class Connection:
         value = self._decode(reply.get("value"), what, label)
         if "args" in reply:  # the arguments as the student's code left them
             after = {"args": self._decode(reply["args"], what, label)}
-            after["kwargs"] = self._decode(reply.get("kwargs", {}), what, label)
+            after["kwargs"] = (
+                self._decode(reply["kwargs"], what, label) if "kwargs" in reply else {}
+            )
             return value, after
         return value
 

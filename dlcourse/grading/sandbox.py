@@ -25,6 +25,7 @@ NumPy (and PyTorch) but not ``dlcourse`` (:mod:`dlcourse.grading.guard`).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import select
@@ -151,6 +152,20 @@ def check(level: str = "strong", exercise: str | None = None) -> None:
             raise IsolationUnavailable(f"the weakly isolated worker did not start ({tail})")
     finally:
         stop_worker(worker)
+
+
+@functools.lru_cache(maxsize=8)
+def _problem(level: str, path: str) -> str | None:
+    try:
+        check(level)
+    except IsolationUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def problem(level: str = "strong") -> str | None:
+    """Why ``level`` cannot be used here (None when it can); remembered per ``PATH``."""
+    return _problem(level, os.environ.get("PATH", ""))
 
 
 def _environment() -> dict[str, str]:
@@ -306,6 +321,12 @@ def start_worker(limits: Limits, level: str = "strong", exercise: str | None = N
                     stderr=out, pass_fds=fds, preexec_fn=preexec,
                 )  # fmt: skip
             except (OSError, subprocess.SubprocessError) as exc:
+                if uid is not None and level == "weak" and isinstance(exc, PermissionError):
+                    raise IsolationUnavailable(
+                        "weak isolation runs the student's code as an unprivileged user, who "
+                        f"cannot run this Python ({exc}): install Python and its packages "
+                        "where every user may read them, or use strong isolation"
+                    ) from None
                 raise IsolationUnavailable(f"the worker could not be started: {exc}") from None
             finally:
                 for fd in (request_r, reply_w, info_w):
