@@ -129,6 +129,11 @@ def _tmpfs(bwrap: str, target: str, size_mb: int) -> list[str]:
     return [*args, "--tmpfs", target]
 
 
+def _dir(bwrap: str, folder: str) -> list[str]:
+    """A folder every user may traverse (bubblewrap makes them for root only otherwise)."""
+    return (["--perms", "0755"] if supports(bwrap, "--perms") else []) + ["--dir", folder]
+
+
 def arguments(
     bwrap: str, grader_dir: Path, size_mb: int, root_grader: bool, info_fd: int | None = None
 ) -> list[str]:
@@ -143,8 +148,8 @@ def arguments(
                 "--unshare-cgroup-try", "--cap-drop", "ALL", "--cap-add", "CAP_SETUID",
                 "--cap-add", "CAP_SETGID"]  # fmt: skip
     else:
-        args = [bwrap, "--unshare-all", "--uid", str(NOBODY), "--gid", str(NOBODY),
-                "--cap-drop", "ALL"]  # fmt: skip
+        args = [bwrap, "--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid",
+                str(NOBODY), "--cap-drop", "ALL"]  # fmt: skip
         if supports(bwrap, "--disable-userns"):
             args.append("--disable-userns")  # no nested user namespace for the student
     args += ["--die-with-parent", "--new-session", "--hostname", "grader"]
@@ -152,7 +157,9 @@ def arguments(
         args += ["--info-fd", str(info_fd)]
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += _tmpfs(bwrap, "/tmp", size_mb) + _tmpfs(bwrap, "/dev/shm", size_mb)
-    args += _tmpfs(bwrap, "/work", size_mb) + ["--symlink", "/tmp", "/var/tmp"]
+    args += (
+        _tmpfs(bwrap, "/work", size_mb) + _dir(bwrap, "/var") + ["--symlink", "/tmp", "/var/tmp"]
+    )
     links = [p for p in SYSTEM_LIBRARIES if os.path.islink(p)]  # /lib -> usr/lib
     system = [Path(p) for p in SYSTEM_LIBRARIES + SYSTEM_FILES if os.path.exists(p)]
     system = [p for p in system if not os.path.islink(p)]
@@ -166,7 +173,7 @@ def arguments(
     # would create them for root only)
     parents = sorted({str(a) for _, dest in binds for a in Path(dest).parents if str(a) != "/"})
     for folder in parents:
-        args += (["--perms", "0755"] if supports(bwrap, "--perms") else []) + ["--dir", folder]
+        args += _dir(bwrap, folder)
     for source, dest in binds:
         args += ["--ro-bind", str(source), dest]
     for link in links:

@@ -130,7 +130,10 @@ class Group:
     _seen: set = field(default_factory=set)
 
     def members(self) -> list[int]:
-        """The pids of the group now (as the machine sees them)."""
+        """The pids of the group's live processes now (as the machine sees them)."""
+        return [pid for pid in self._members() if _alive(pid)]
+
+    def _members(self) -> list[int]:
         if self.kind == "cgroup" and self.cgroup is not None:
             try:
                 return [int(x) for x in (self.cgroup / "cgroup.procs").read_text().split()]
@@ -204,7 +207,7 @@ class Group:
         _signal(self.leader)
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
-            left = [p for p in self.members() if p != self.leader and _alive(p)]
+            left = [p for p in self.members() if p != self.leader]
             if not left:
                 break
             for pid in left:
