@@ -123,3 +123,21 @@ def test_changed_positions_compares_nested_values():
     after = [np.zeros(2), [np.array([1.0, 2.0])], {"v": 1.0}, 3]
     assert proxy.changed_positions(before, {}, after, {}) == [1]
     assert proxy.changed_positions([np.array([np.nan])], {}, [np.array([np.nan])], {}) == []
+
+
+def test_a_hanging_or_crashing_cell_is_skipped_and_the_rest_still_graded(tmp_path):
+    nb = json.loads((COURSE / "solutions" / "00_fixture.ipynb").read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    hang = {"cell_type": "code", "metadata": {}, "source": "while True:\n    pass\n"}
+    crash = {"cell_type": "code", "metadata": {}, "source": "import os\nos._exit(3)\n"}
+    nb["cells"] = [code[0], hang, *code[1:], crash]  # hang is code cell 2
+    path = tmp_path / "00_fixture.ipynb"
+    path.write_text(json.dumps(nb))
+    settings = runner.Settings(tests_dir=COURSE / "tests", test_timeout=5, cell_timeout=2)
+    [result] = runner.grade(path, settings)
+    assert result.error is None
+    assert result.score == result.max_score == 8, [t.feedback for t in result.tests]
+    notes = "\n".join(result.notes)
+    assert "code cell 2 was skipped: it did not finish within 2 s" in notes, notes
+    last = len(code) + 2
+    assert f"code cell {last} was skipped: it ended the Python process (exit code 3)" in notes
