@@ -16,10 +16,15 @@ from pathlib import Path
 import pytest
 
 from dlcourse.cli import main
+from dlcourse.grading import sandbox
 
 COURSE = Path(__file__).resolve().parents[1] / "grading_fixtures" / "course"
 SOLUTION = COURSE / "solutions" / "00_fixture.ipynb"
 WRONG = "def add(a, b):\n    return a - b\n"
+STRONG = sandbox.problem("strong")
+pytestmark = pytest.mark.skipif(
+    STRONG is not None, reason=f"the grader's sandbox cannot run here: {STRONG}"
+)
 
 
 def _grade(folder: Path, out: Path, capsys) -> tuple[int, dict, dict, str]:

@@ -382,6 +382,7 @@ def test_a_forged_array_interface_fails_its_tests_instead_of_crashing_the_grader
     assert "gave an object of type Forged; expected an array" in sigmoid["output"], sigmoid
 
 
+@needs_bwrap
 def test_a_crash_of_the_grading_process_is_a_grader_error_not_a_time_limit(tmp_path):
     tests = tmp_path / "tests"
     tests.mkdir()
