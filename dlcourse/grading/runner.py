@@ -175,11 +175,15 @@ class PytestRun:
 
 def _run_pytest(test_file: Path, extra: list[str], timeout: float) -> PytestRun:
     """Run pytest on ``test_file`` (see :class:`PytestRun`)."""
-    private = Path(tempfile.mkdtemp(prefix="dlcourse-grade-"))  # mode 0700
+    private = Path(tempfile.mkdtemp(prefix="dlcourse-grade-"))
+    # others may pass through (a weakly isolated worker's files lie below) but not list it
+    private.chmod(0o711)
     results = private / f"{secrets.token_hex(16)}.json"
     nonce = secrets.token_hex(16)
     # No plugin auto-loading: entry-point plugins (nbval, ...) cost seconds per submission.
+    # The workers' folders go below ``private``: removed with it, even when pytest crashed.
     env = {**os.environ, NONCE_VARIABLE: nonce, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env["TMPDIR"] = str(private)
     process = subprocess.Popen(
         _pytest_command(test_file, results, extra),
         cwd=private,
