@@ -17,10 +17,11 @@ What the worker gets (:func:`arguments`):
   limit in size; a new ``/proc`` and a minimal ``/dev``; the root itself read-only;
 * ``--new-session`` (no terminal to inject keystrokes into), ``--die-with-parent``
   (killed when the grading process dies), ``--cap-drop ALL`` and a user id that is not 0:
-  ``nobody`` (65534) inside a user namespace for a non-root grader; for a root grader,
-  which gets no user namespace (it would map the worker to root), the worker keeps only
-  ``CAP_SETUID``/``CAP_SETGID`` for its first step, switching to an unprivileged user id
-  of its own (:mod:`dlcourse.grading.uids`), which leaves it no capability at all.
+  ``nobody`` (65534) inside a user namespace when bubblewrap is started by a user that is
+  not root; when it is started by root (``root_grader``), there is no user namespace (it
+  would map the worker to root), and the worker keeps only ``CAP_SETUID``/``CAP_SETGID``
+  for its first step, switching to an unprivileged user id of its own
+  (:mod:`dlcourse.grading.uids`), which leaves it no capability at all.
 
 Nothing else of the machine is visible: not the course checkout, its tests and
 solutions, the submissions folder, other copies of the course, the machine's ``/tmp``,

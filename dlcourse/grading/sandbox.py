@@ -7,10 +7,14 @@ two isolation levels:
   exact options): no network, a filesystem holding only the interpreter, its packages
   and the worker's own files (the course package, its tests and solutions, the
   submissions, the machine's ``/tmp`` and every other worker are absent), new pid and
-  IPC namespaces, a new session, no capabilities, an unprivileged user id. Where
-  ``bwrap`` is missing or cannot create namespaces, :func:`check` raises
-  :class:`IsolationUnavailable` naming what is missing: the grader refuses rather than
-  run student code with less.
+  IPC namespaces, a new session, no capabilities, an unprivileged user id. Who starts
+  bubblewrap: a grader that is not root itself (the worker is ``nobody`` in a user
+  namespace); a root grader holding ``CAP_SYS_ADMIN``, as root (no user namespace; the
+  worker switches to a user id of its own, :mod:`dlcourse.grading.uids`, before anything
+  else); a root grader without it (a container's default), as that user id (a user
+  namespace again). Where ``bwrap`` is missing or cannot create namespaces, :func:`check`
+  raises :class:`IsolationUnavailable` naming what is missing: the grader refuses rather
+  than run student code with less.
 * ``"weak"`` (only when asked for, ``dlcourse grade --isolation weak``; every result says
   so): resource limits only. A root grader still switches the worker to an unprivileged
   user id of its own; the worker can read whatever that user may read (the hidden
@@ -124,6 +128,13 @@ def _bwrap_problem(path: str | None) -> str | None:
 
 
 def _setup_hint(detail: str) -> str:
+    if "Can't find source path" in detail:  # bubblewrap ran as the worker's user
+        return (
+            f"bubblewrap, started as the worker's unprivileged user (a root grader without "
+            f"CAP_SYS_ADMIN), cannot read what the worker needs ({detail.strip()[-300:]}): "
+            "install Python and its packages where every user may read them, or grade "
+            "with CAP_SYS_ADMIN"
+        )
     return (
         f"bubblewrap cannot create the sandbox here ({detail.strip()[-300:] or 'no message'}): "
         "it needs user namespaces (unprivileged_userns_clone / max_user_namespaces) or "
@@ -218,10 +229,27 @@ def _weak_preexec(limits: Limits, uid: int | None, cgroup: Path | None) -> None:
     _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
 
-def _strong_preexec(cgroup: Path | None) -> None:
+def _strong_preexec(cgroup: Path | None, uid: int | None) -> None:
+    """Runs in the child between fork and exec of bubblewrap (``uid``: become that user
+    first, so that bubblewrap runs unprivileged and makes a user namespace)."""
     os.umask(0o022)  # the folders bubblewrap creates must be traversable by the worker
     if cgroup is not None:
         group.join_cgroup(cgroup)
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+
+
+def can_administer() -> bool:
+    """Whether this process holds CAP_SYS_ADMIN (a root grader outside a restricted
+    container): bubblewrap can then create namespaces without a user namespace."""
+    try:
+        with open("/proc/self/status") as fh:
+            line = next(x for x in fh if x.startswith("CapEff:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(int(line.split()[1], 16) & (1 << 21))
 
 
 def _grader_files(directory: Path) -> Path:
@@ -263,6 +291,9 @@ def start_worker(limits: Limits, level: str = "strong", exercise: str | None = N
     if level not in LEVELS:
         raise ValueError(f"isolation must be one of {LEVELS}, not {level!r}")
     root = os.geteuid() == 0
+    # a root grader: bubblewrap as root (the worker switches user inside) where it may
+    # create namespaces; else bubblewrap started as the worker's user, in a user namespace
+    privileged = root and level == "strong" and can_administer()
     path = bwrap.find() if level == "strong" else None
     if level == "strong" and path is None:
         raise IsolationUnavailable(_bwrap_problem(None))
@@ -287,7 +318,7 @@ def start_worker(limits: Limits, level: str = "strong", exercise: str | None = N
         if level == "weak" and not root:  # RLIMIT_NPROC counts all of this user's processes
             processes += _user_processes(os.getuid())
         config = {
-            "uid": uid if level == "strong" else None,
+            "uid": uid if privileged else None,
             "limits": _rlimits(limits, processes),
             "exercise": exercise,
             "r": request_r,
@@ -298,9 +329,12 @@ def start_worker(limits: Limits, level: str = "strong", exercise: str | None = N
         info_r = info_w = -1
         if level == "strong":
             info_r, info_w = os.pipe()
-            prefix = bwrap.arguments(path, grader, limits.memory_mb, root, info_w)
+            prefix = bwrap.arguments(path, grader, limits.memory_mb, privileged, info_w)
             command = [*prefix, "--", bwrap.executable(), "-I", "-B", "-c", code]
-            preexec = lambda: _strong_preexec(cgroup)  # noqa: E731
+            as_user = uid if root and not privileged else None
+            if as_user is not None:  # bubblewrap runs as that user: it must reach the files
+                directory.chmod(0o711)
+            preexec = lambda: _strong_preexec(cgroup, as_user)  # noqa: E731
             cwd, fds = "/", (request_r, reply_w, info_w)
         else:
             command = [sys.executable, "-I", "-B", "-c", code]
@@ -321,7 +355,7 @@ def start_worker(limits: Limits, level: str = "strong", exercise: str | None = N
                     stderr=out, pass_fds=fds, preexec_fn=preexec,
                 )  # fmt: skip
             except (OSError, subprocess.SubprocessError) as exc:
-                if uid is not None and level == "weak" and isinstance(exc, PermissionError):
+                if uid is not None and not privileged and isinstance(exc, PermissionError):
                     raise IsolationUnavailable(
                         "weak isolation runs the student's code as an unprivileged user, who "
                         f"cannot run this Python ({exc}): install Python and its packages "

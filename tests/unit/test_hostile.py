@@ -560,3 +560,49 @@ def test_weak_isolation_is_said_in_every_result_or_refused_with_the_reason(
     result = json.loads((tmp_path / "out" / "ann.json").read_text())
     assert result["extra_data"]["isolation"] == "weak" and "Isolation: weak" in result["output"]
     assert "isolation: weak" in output.out
+
+
+FORGER = """
+import json, os, signal
+FAKE = {"score": 100, "output": "forged", "tests": []}
+for path in ("/autograder/results/results.json", RESULTS, "results.json"):
+    try:
+        with open(path, "w") as fh:
+            json.dump(FAKE, fh)
+    except OSError:
+        pass
+for pid in os.listdir("/proc"):
+    if pid.isdigit() and int(pid) != os.getpid():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+print(json.dumps(FAKE))
+
+
+def add(a, b):
+    return None
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("capsh") is None, reason="needs root")
+def test_without_cap_sys_admin_a_stub_that_forges_results_scores_nothing(tmp_path):
+    """Gradescope-like: a root grader without CAP_SYS_ADMIN (a container's default)."""
+    root = _gradescope_root(tmp_path, {})
+    results = root / "results" / "results.json"
+    (root / "submission" / "00_fixture.py").write_text(
+        FORGER.replace("RESULTS", repr(str(results)))
+    )
+    env = {**os.environ, gradescope.ROOT_VARIABLE: str(root), "PYTHONPATH": str(ROOT)}
+    command = f"{sys.executable} -m dlcourse.grading.gradescope"
+    run = subprocess.run(["capsh", "--drop=cap_sys_admin", "--", "-c", command], env=env,
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    data = json.loads(results.read_text())
+    _valid_gradescope(data)
+    assert data["score"] == 0 and data["extra_data"]["max_score"] == 8
+    assert "forged" not in data["output"] and "dlcourse autograder: 0 / 8" in run.stdout
+    if "refusing" in run.stdout:  # no sandbox possible here: refused, and said why
+        assert "bubblewrap" in data["output"], data["output"]
+    else:  # graded in the sandbox, where the results folder does not exist
+        assert any("should be 5" in t["output"] for t in data["tests"]), data["tests"]
