@@ -202,6 +202,9 @@ class Group:
                 pass
         if self.kind == "pidns" and self.init is not None:
             _signal(self.init)  # the namespace's init: the kernel ends all the others
+            wait = time.monotonic() + 1.0  # and bubblewrap, which reaps it, then exits
+            while _alive(self.leader) and time.monotonic() < wait:
+                time.sleep(0.005)
         if self.kind == "uid" and self.uid is not None:
             _kill_user(self.uid)
         _signal(self.leader)

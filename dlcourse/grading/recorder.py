@@ -73,7 +73,7 @@ def feedback_for(exc: BaseException, hidden: bool) -> str:
 def _feedback(exc: BaseException, hidden: bool) -> str:
     text = str(exc).strip()
     if isinstance(exc, GraderError):
-        return f"grader error (not your code; the instructor has been told): {text}"
+        return f"grader error (not a problem of your code): {text}"
     if isinstance(exc, StudentError):
         return text
     if isinstance(exc, AssertionError):

@@ -285,7 +285,7 @@ def grade_one(
         result.internal_error = True
         result.notes.append(run.output.strip()[-1000:])
         return result
-    grader_failed = False
+    stopped = sandbox_failed = False
     for t in data["tests"]:
         passed = t["status"] == "passed"
         feedback = t["feedback"]
@@ -294,16 +294,19 @@ def grade_one(
                 feedback = "not run: the submission used up its total time limit"
             else:
                 feedback = "not run: the grader stopped before this test (grader error)"
-                grader_failed = True
-        grader_failed = grader_failed or bool(t.get("grader_error"))
+                stopped = True
+        sandbox_failed = sandbox_failed or bool(t.get("grader_error"))
         result.tests.append(
             TestResult(t["name"], float(t["points"]), t["hidden"], passed, feedback)
         )
     result.notes.extend(dict.fromkeys(str(n)[:500] for n in data.get("notes", [])))
-    if grader_failed:
+    if stopped or sandbox_failed:
         result.internal_error = True
-        how = f"exit code {run.code}" if run.code else "a test the grader could not run"
-        result.error = f"grader error: the grading process failed ({how}); grade it again"
+        if stopped:
+            why = f"the grading process ended before every test ran (exit code {run.code})"
+        else:
+            why = "the sandbox could not run the student's code (see the tests' feedback)"
+        result.error = f"grader error: {why}; grade it again"
         result.notes.append(run.output.strip()[-1000:])
     return result
 

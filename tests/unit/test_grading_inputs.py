@@ -149,3 +149,16 @@ def test_a_hanging_or_crashing_cell_is_skipped_and_the_rest_still_graded(tmp_pat
     assert "code cell 2 was skipped: it did not finish within 2 s" in notes, notes
     last = len(code) + 2
     assert f"code cell {last} was skipped: it ended the Python process (exit code 3)" in notes
+
+
+def test_the_exercise_comes_from_the_grader_never_from_the_notebook(tmp_path):
+    nb = json.loads((COURSE / "solutions" / "00_fixture.ipynb").read_text())
+    nb["metadata"] = {"dlcourse": {"exercise": "05_autodiff"}}
+    path = tmp_path / "16_attention" / "notes.ipynb"
+    path.parent.mkdir()
+    path.write_text(json.dumps(nb))
+    assert extract.read_submission(path).exercise is None  # the metadata is not read
+    given = runner.Settings(exercise="06")
+    assert runner.exercise_for(path, given, path.parent) == "06"  # --exercise first
+    assert runner.exercise_for(path, runner.Settings(), path.parent) == "16"  # the folder
+    assert runner.exercise_for(tmp_path / "01_x.py", runner.Settings(), tmp_path) == "01"

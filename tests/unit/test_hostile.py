@@ -606,3 +606,12 @@ def test_without_cap_sys_admin_a_stub_that_forges_results_scores_nothing(tmp_pat
         assert "bubblewrap" in data["output"], data["output"]
     else:  # graded in the sandbox, where the results folder does not exist
         assert any("should be 5" in t["output"] for t in data["tests"]), data["tests"]
+
+
+@needs_bwrap
+def test_a_sandbox_that_cannot_start_is_a_grader_error(tmp_path):
+    """Too little memory for Python itself: the instructor's setting, not the student's."""
+    settings = runner.Settings(tests_dir=COURSE / "tests", test_timeout=10, memory_mb=8)
+    [result] = runner.grade(SOLUTION, settings)
+    assert result.internal_error and result.error.startswith("grader error"), result.error
+    assert all(t.feedback.startswith("grader error") for t in result.tests), result.tests
