@@ -158,6 +158,9 @@ def read_submission(path: str | Path) -> Submission:
     path = Path(path)
     if not os.path.lexists(path):
         raise SubmissionError(f"{path} does not exist or is not a file")
+    problem = file_problem(path)
+    if problem:
+        raise SubmissionError(f"{path.name} is refused: {problem}")
     if path.suffix not in (".ipynb", ".py"):
         raise SubmissionError(f"{path.name}: expected a .ipynb notebook or a .py file")
     text = _read_text(path)

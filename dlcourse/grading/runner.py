@@ -126,8 +126,9 @@ def find_submissions(path: Path, skipped: list | None = None) -> list[tuple[str,
             skipped.append((entry, "a hidden file or folder (its name starts with a dot)"))
         elif problem is None and entry.is_dir():
             entries.append((entry.name, _student_folder(entry, skipped)))
-        elif entry.suffix in SUFFIXES:
-            entries.append((entry.stem, entry))  # graded, or refused with its reason
+        elif entry.suffix in SUFFIXES or (problem and entry.is_dir()):
+            # graded, or refused with its reason (a link to a student's folder too)
+            entries.append((entry.stem if entry.suffix in SUFFIXES else entry.name, entry))
         elif problem:
             skipped.append((entry, f"refused: {problem}"))
         else:

@@ -267,6 +267,7 @@ def _grade_attacks(tmp_path_factory) -> dict:
     for name, source in sources.items():
         (folder / f"{name}.py").write_text(source)
     (folder / "alice.ipynb").symlink_to(SOLUTION)  # a link to the answers
+    (folder / "carol").symlink_to(SOLUTION.parent)  # a student's folder that is a link
     os.mkfifo(folder / "bob.ipynb")  # opening it would block
     seen = []
 
@@ -345,7 +346,8 @@ def test_links_and_special_files_are_refused_with_a_reason(attacks):
     assert "symbolic link" in rows["alice"]["status"]
     assert results["alice"]["extra_data"]["max_score"] == 8
     assert "not a regular file" in rows["bob"]["status"] and results["bob"]["score"] == 0
-    assert attacks["code"] == 1  # two submissions could not be graded
+    assert "symbolic link" in rows["carol"]["status"] and results["carol"]["score"] == 0
+    assert attacks["code"] == 1  # three submissions could not be graded
 
 
 def test_no_process_of_a_submission_outlives_its_grading(attacks):
