@@ -298,8 +298,8 @@ def start_worker(limits: Limits, level: str = "strong", exercise: str | None = N
     if level == "strong" and path is None:
         raise IsolationUnavailable(_bwrap_problem(None))
     directory = Path(tempfile.mkdtemp(prefix="dlcourse-worker-"))
-    reservation = None
-    cgroup = None
+    reservation = cgroup = process = None
+    ours: list[int] = []  # the grader's ends of the pipes
     try:
         if root:
             reservation = uids.reserve()
@@ -313,6 +313,7 @@ def start_worker(limits: Limits, level: str = "strong", exercise: str | None = N
         output = directory / "output.txt"
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
+        ours = [request_w, reply_r]
         uid = reservation.uid if reservation else None
         processes = limits.processes
         if level == "weak" and not root:  # RLIMIT_NPROC counts all of this user's processes
@@ -388,6 +389,11 @@ def start_worker(limits: Limits, level: str = "strong", exercise: str | None = N
         if info_r >= 0:
             os.close(info_r)
     except BaseException:
+        if process is not None:
+            process.kill()
+            process.wait()
+        for fd in ours:
+            os.close(fd)
         if reservation is not None:
             reservation.release()
         if cgroup is not None:
