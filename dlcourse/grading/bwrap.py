@@ -172,7 +172,8 @@ def arguments(
             binds.append((_real(hop), hop))
     # the folders leading to them must be traversable by the worker's user (bubblewrap
     # would create them for root only)
-    parents = sorted({str(a) for _, dest in binds for a in Path(dest).parents if str(a) != "/"})
+    made = {"/", "/tmp", "/dev", "/dev/shm", "/proc", "/work", "/var"}  # already there
+    parents = sorted({str(a) for _, dest in binds for a in Path(dest).parents} - made)
     for folder in parents:
         args += _dir(bwrap, folder)
     for source, dest in binds:
