@@ -35,13 +35,15 @@ book: $(STAMP) sysdeps
 	$(BIN)/jupyter-book build . --path-output . $(JB_OPTS)
 	@echo "The book is at: $(CURDIR)/_build/html/index.html"
 
-# System packages the tests use: headless Chromium (browser check of the built book) and
-# Debian's Fashion-MNIST (loader test on the real files). Installed when we are root with
-# apt-get; otherwise the tests that need them are skipped with a reason.
-SYSPKGS := chromium chromium-driver dataset-fashion-mnist
+# System packages the tests use: headless Chromium (browser check of the built book),
+# Debian's Fashion-MNIST (loader test on the real files) and bubblewrap (the sandbox the
+# grader runs student code in; without it the grader refuses and its tests are skipped).
+# Installed when we are root with apt-get; otherwise the tests that need them are skipped
+# with a reason.
+SYSPKGS := chromium chromium-driver dataset-fashion-mnist bubblewrap
 sysdeps:
 	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
-		&& [ -d /usr/share/datasets/fashion-mnist ]; then \
+		&& command -v bwrap >/dev/null 2>&1 && [ -d /usr/share/datasets/fashion-mnist ]; then \
 		true; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "installing system packages: $(SYSPKGS)"; \

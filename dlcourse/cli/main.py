@@ -127,18 +127,34 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grade", help="grade submissions safely")
     p.add_argument("path", help="a notebook, a .py file or a folder of submissions")
     p.add_argument("--exercise", help="exercise number (NN), if the files do not say")
-    p.add_argument("--json", help="Gradescope results file (a folder when PATH is a folder)")
-    p.add_argument("--csv", help="CSV summary: student, exercise, score, max_score, status")
+    p.add_argument(
+        "--json",
+        help="Gradescope results file (a folder when PATH is a folder), each with a Markdown "
+        "feedback file beside it",
+    )
+    p.add_argument("--csv", help="CSV summary: one row per submission, one column per test")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds per submission")
     p.add_argument("--test-timeout", type=float, default=10.0, help="seconds per test")
     p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     p.add_argument("--tests-dir", help="folder of test_NN_*.py (default: tests/exercises)")
-    p.add_argument("--memory-mb", type=int, default=4096, help="memory limit of student code")
+    p.add_argument(
+        "--cell-timeout", type=float, help="seconds per notebook cell (default: --test-timeout)"
+    )
+    p.add_argument(
+        "--memory-mb", type=int, default=4096, help="memory of all a submission's processes"
+    )
+    p.add_argument(
+        "--isolation",
+        choices=("strong", "weak"),
+        default="strong",
+        help="strong (default): bubblewrap, refused where it cannot run; weak: resource "
+        "limits only (said in every result)",
+    )
 
     def run(args) -> int:
         from pathlib import Path
 
-        from dlcourse.grading import report, runner
+        from dlcourse.grading import report, runner, sandbox
 
         path = Path(args.path)
         if not path.exists():
@@ -148,16 +164,22 @@ def _add_grade(sub: argparse._SubParsersAction) -> None:
             exercise=args.exercise,
             timeout=args.timeout,
             test_timeout=args.test_timeout,
+            cell_timeout=args.cell_timeout,
             memory_mb=args.memory_mb,
             jobs=args.jobs,
+            isolation=args.isolation,
             **({"tests_dir": Path(args.tests_dir)} if args.tests_dir else {}),
         )
         skipped: list = []
-        results = runner.grade(path, settings, skipped)
+        try:
+            results = runner.grade(path, settings, skipped)
+        except sandbox.IsolationUnavailable as exc:
+            print(f"dlcourse grade: refusing to grade: {exc}", file=sys.stderr)
+            return 2
         for result in results:
             print(report.table(result), end="\n\n")
         for file, reason in skipped:
-            print(f"not graded: {file}: {reason}")
+            print(report.clean(f"not graded: {file}: {reason}"))
         if args.json:
             report.write_json(results, Path(args.json), folder=path.is_dir())
         if args.csv:

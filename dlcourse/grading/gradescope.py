@@ -29,7 +29,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from dlcourse.grading import gradescope_image, report, runner
+from dlcourse.grading import extract, gradescope_image, report, runner, sandbox
 
 ROOT_VARIABLE = "DLCOURSE_GRADESCOPE_ROOT"
 CONFIG = "dlcourse-autograder.json"
@@ -132,53 +132,90 @@ def build_autograder(
 
 
 def find_submission(folder: Path, number: str) -> tuple[Path | None, str]:
-    """The file to grade in ``folder`` and, when there is none, why."""
-    files = sorted(
+    """The file to grade in ``folder`` and, when there is none, why.
+
+    Links are not followed; a symbolic link or special file is still chosen when it is
+    all there is, so that the results say it was refused.
+    """
+    files = [
         p
-        for p in folder.rglob("*")
-        if p.is_file()
-        and p.suffix in runner.SUFFIXES
+        for p in runner._folder_files(folder)
+        if p.suffix in runner.SUFFIXES
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
+    ]
     if not files:
         return None, f"no .ipynb notebook or .py file was submitted (upload {number}_....ipynb)"
+    files = [p for p in files if extract.file_problem(p) is None] or files
     named = [p for p in files if p.name.startswith(number)]
     notebooks = [p for p in named or files if p.suffix == ".ipynb"]
     return (notebooks or named or files)[0], ""
 
 
+def _write(root: Path, data: dict, start: float) -> dict:
+    data["execution_time"] = round(max(time.monotonic() - start, 0.1), 1)
+    data["stdout_visibility"] = "hidden"  # the grader's log is for the instructor
+    report.write_atomic(root / "results" / "results.json", json.dumps(data, indent=2) + "\n")
+    return data
+
+
 def run(root: Path) -> dict:
-    """Grade ``root/submission`` into ``root/results/results.json``; the results."""
+    """Grade ``root/submission`` into ``root/results/results.json``; the results.
+
+    Always writes a valid results file: a submission that cannot be read, a sandbox that
+    cannot be set up (the message says what is missing) or a failure of the grader give
+    score 0 with the reason in ``output``.
+    """
     start = time.monotonic()
     source = root / "source"
     config = json.loads((source / CONFIG).read_text())
-    number = config["exercise"][:2]
+    number = str(config["exercise"])[:2]
     settings = runner.Settings(
         tests_dir=source / "tests",
         exercise=number,
         timeout=float(config["timeout"]),
         test_timeout=float(config["test_timeout"]),
         memory_mb=int(config["memory_mb"]),
+        isolation=str(config.get("isolation", "strong")),
     )
-    path, why = find_submission(root / "submission", number)
-    if path is None:
-        result = report.SubmissionResult("submission", "", number, error=why)
-        test_file = runner.test_file_for(number, settings.tests_dir)
-        result.tests = runner._max_score_tests(test_file) if test_file else []
-    else:
-        result = runner.grade_one("submission", path, settings, hide=root / "submission")
-    data = report.gradescope(result)
-    data["execution_time"] = round(time.monotonic() - start, 1)
-    data["stdout_visibility"] = "hidden"  # the grader's log is for the instructor
-    results = root / "results" / "results.json"
-    report.write_atomic(results, json.dumps(data, indent=2) + "\n")
-    return data
+    test_file = runner.test_file_for(number, settings.tests_dir)
+    result = report.SubmissionResult("submission", "", number, isolation=settings.isolation)
+    try:
+        sandbox.check(settings.isolation, number)
+    except sandbox.IsolationUnavailable as exc:
+        print(f"dlcourse autograder: refusing to run the submission: {exc}")
+        result.error = f"the autograder refused to run the submission: {exc}"
+        result.internal_error = True
+    if result.error is None:
+        path, why = find_submission(root / "submission", number)
+        if path is None:
+            result.error = why
+        else:
+            result = runner.grade_one("submission", path, settings)
+    if result.error and not result.tests and test_file:
+        result.tests = runner._max_score_tests(test_file)
+    return _write(root, report.gradescope(result), start)
+
+
+def _failure(root: Path, why: str, start: float) -> dict:
+    """A valid results file with score 0 when grading itself failed."""
+    data = {"score": 0, "output": report.clean(why)[: report.OUTPUT_LIMIT], "tests": []}
+    data["extra_data"] = {"max_score": 0, "student": "submission", "exercise": None}
+    try:
+        return _write(root, data, start)
+    except OSError:
+        return data
 
 
 def main() -> int:
     """Entry point of ``run_autograder``; the root comes from ``DLCOURSE_GRADESCOPE_ROOT``."""
     root = Path(os.environ.get(ROOT_VARIABLE, "/autograder"))
-    data = run(root)
+    start = time.monotonic()
+    try:
+        data = run(root)
+    except Exception as exc:  # noqa: BLE001 - Gradescope must always get a results file
+        print(f"dlcourse autograder: grader error: {exc!r}")
+        data = _failure(root, f"The autograder failed (grader error: {type(exc).__name__}); "
+                        "the instructor has to look at it.", start)  # fmt: skip
     score = data["score"]
     print(f"dlcourse autograder: {score:g} / {data['extra_data']['max_score']:g}")
     return 0

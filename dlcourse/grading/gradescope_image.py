@@ -66,6 +66,9 @@ main() {{
     "$ROOT/venv/bin/python" -m pip install --upgrade pip
     "$ROOT/venv/bin/python" -m pip install -r requirements.txt
     "$ROOT/venv/bin/python" -m pip install --no-deps dlcourse-*.whl
+    # the grader runs student code inside bubblewrap and refuses to grade without it
+    command -v bwrap >/dev/null || {{
+        apt-get update && apt-get install -y --no-install-recommends bubblewrap; }}
 }}
 
 if [[ "${{BASH_SOURCE[0]}}" == "$0" ]]; then

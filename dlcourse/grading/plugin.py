@@ -9,8 +9,11 @@ Markers: ``@pytest.mark.points(n)`` (points of the test, default 1) and
 
 Options: ``--submission PATH`` (default: ``solutions/EXERCISE.ipynb``, or the module's
 ``SOLUTIONS_DIR``), ``--test-timeout S`` (wall clock per test, default 10),
-``--submission-timeout S`` (whole submission, default 300), ``--memory-mb``,
-``--output-limit`` (bytes), ``--in-process`` (debugging only: run the code in pytest).
+``--cell-timeout S`` (wall clock per notebook cell, default: the test timeout),
+``--submission-timeout S`` (whole submission, default 300), ``--memory-mb`` (all the
+student's processes together), ``--output-limit`` (bytes), ``--isolation strong|weak``
+(see :mod:`dlcourse.grading.sandbox`; strong by default), ``--in-process`` (debugging
+only: run the code in pytest).
 """
 
 from __future__ import annotations
@@ -31,9 +34,11 @@ NOTES: list[str] = []  # about the submission as a whole (failing cells, sandbox
 OPTIONS = {  # name: (type, default, help)
     "--submission": (str, None, "notebook or .py file to grade"),
     "--test-timeout": (float, 10.0, "wall-clock seconds per test"),
+    "--cell-timeout": (float, None, "wall-clock seconds per notebook cell (default: per test)"),
     "--submission-timeout": (float, 300.0, "wall-clock seconds for the whole submission"),
-    "--memory-mb": (int, 4096, "address-space limit of the student's process (MB)"),
+    "--memory-mb": (int, 4096, "memory of all the student's processes together (MB)"),
     "--output-limit": (int, 1_000_000, "bytes the student's code may print"),
+    "--isolation": (str, "strong", "strong (bubblewrap) or weak (resource limits only)"),
 }
 
 
@@ -43,9 +48,6 @@ def pytest_addoption(parser) -> None:
         for name, (kind, default, help_text) in OPTIONS.items():
             group.addoption(name, type=kind, default=default, help=help_text)
         group.addoption("--in-process", action="store_true", help="debugging: run code in pytest")
-        group.addoption(
-            "--hide", action="append", default=[], help="a folder the code must not see"
-        )
     except ValueError:  # a second conftest importing these hooks
         pass
 
@@ -72,14 +74,6 @@ def submission_path(request) -> Path:
     return directory / f"{exercise}.ipynb"
 
 
-def hidden_paths(request, path: Path) -> list[Path]:
-    """What the worker must not see: tests, solutions, .git and the submissions folder."""
-    test_dir = Path(str(request.module.__file__)).resolve().parent
-    candidates = [test_dir, ROOT / "tests", ROOT / "solutions", ROOT / ".git", path.parent]
-    candidates += [Path(p) for p in request.config.getoption("--hide", default=[]) or []]
-    return [p for p in candidates if p.is_dir()]
-
-
 @pytest.fixture(scope="module")
 def student(request):
     """The student's functions: ``student.f(...)`` runs ``f`` in the sandboxed worker."""
@@ -91,6 +85,7 @@ def student(request):
         submission = extract.read_submission(path)
     except extract.SubmissionError as exc:
         pytest.fail(f"the submission cannot be read: {exc}", pytrace=False)
+    NOTES.extend(n for n in submission.notes if n not in NOTES)
     config = request.config
     if option(config, "--in-process"):
         namespace: dict = {"__name__": "submission"}
@@ -99,6 +94,13 @@ def student(request):
             exec(compile(cell["source"], name, "exec"), namespace)
         yield proxy.LocalStudent(namespace)
         return
+    level = option(config, "--isolation")
+    if config.getoption("--grading-results", default=None) is None:
+        # a test run of the grading tests themselves (not ``dlcourse grade``, which checks
+        # before it starts and reports a grader error): skipped where the sandbox cannot run
+        problem = sandbox.problem(level)
+        if problem:
+            pytest.skip(f"the grader's sandbox cannot run here: {problem}")
     limits = sandbox.Limits(
         memory_mb=option(config, "--memory-mb"),
         cpu_s=int(option(config, "--submission-timeout")) + 30,
@@ -110,9 +112,11 @@ def student(request):
     conn = proxy.Connection(
         submission.cells,
         limits,
-        hidden_paths(request, path),
         option(config, "--test-timeout"),
         deadline,
+        isolation=level,
+        exercise=str(getattr(request.module, "EXERCISE", ""))[:2] or None,
+        cell_timeout=option(config, "--cell-timeout"),
     )
     _CONNECTIONS.append(conn)
     try:

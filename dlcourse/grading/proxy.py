@@ -49,6 +49,8 @@ HIDDEN_KINDS = {
     "NotImplementedError": "is not implemented yet (raises NotImplementedError)",
     "RecursionError": "recursed without end",
     "MemoryError": "ran out of memory",
+    "ImportError": "imported something graded code may not use",
+    "ModuleNotFoundError": "imported a module that is not available while grading",
 }
 _SIGNALS = {  # only the signals this platform has (Windows lacks most; dlcourse.check runs there)
     getattr(signal, name): text
@@ -88,6 +90,10 @@ class StudentTypeError(StudentError, TypeError):
 
 
 _ERROR_CLASSES: dict[str, type] = {}
+# the message of dlcourse.grading.guard for a reference implementation the exercise forbids
+_REFUSED = re.compile(
+    r"^exercise \d\d may not import (dlcourse(?:\.\w+){0,3}): write the computation"
+)
 
 
 def short_name(name: Any, limit: int = NAME_LIMIT) -> str:
@@ -138,20 +144,38 @@ class _Timeout(Exception):
     pass
 
 
-class Connection:
-    """One student's worker: started lazily, restarted after a crash."""
+class GraderError(Exception):
+    """The grader itself failed (the sandbox could not start, ...): never the student's
+    fault, reported as a grader error."""
 
-    def __init__(self, cells, limits, hidden, test_timeout, deadline, isolate=True):
-        self.cells, self.limits, self.hidden_paths = cells, limits, hidden
-        self.test_timeout, self.deadline, self.isolate = test_timeout, deadline, isolate
+
+class Connection:
+    """One student's worker: started lazily, restarted after a crash.
+
+    Starting it runs the notebook's code cells one by one, each with its own time budget
+    (``cell_timeout``): a cell that does not finish in time, or that ends the process, is
+    skipped (the worker is started again without it) and named in :attr:`notes`, so that
+    the functions the other cells define are still graded.
+    """
+
+    def __init__(
+        self, cells, limits, test_timeout, deadline, *, isolation="strong", exercise=None,
+        cell_timeout=None,
+    ):  # fmt: skip
+        self.cells, self.limits = cells, limits
+        self.test_timeout, self.deadline = test_timeout, deadline
+        self.isolation, self.exercise = isolation, exercise
+        self.cell_timeout = test_timeout if cell_timeout is None else cell_timeout
         self.test_deadline = time.monotonic() + test_timeout
         self.hidden_test = False
         self.tainted = False  # the current worker has served a hidden test
         self.last_changed: list = []  # arguments the last call changed (positions, names)
         self.worker: sandbox.Worker | None = None
         self.generation = 0
+        self.started = 0  # workers that got through the notebook's cells
         self.broken: str | None = None
         self.cell_errors: list[dict] = []
+        self.skipped: dict[int, str] = {}  # code cell number -> why it was skipped
         self.defined: list[str] = []
         self.notes: list[str] = []
         self._callbacks: dict[int, Any] = {}
@@ -166,6 +190,32 @@ class Connection:
     def _remaining(self) -> float:
         return min(self.test_deadline, self.deadline) - time.monotonic()
 
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def _start(self) -> None:
+        """Start a worker and wait until it is ready (any failure: GraderError)."""
+        try:
+            self.worker = sandbox.start_worker(self.limits, self.isolation, self.exercise)
+        except (sandbox.IsolationUnavailable, OSError) as exc:
+            raise GraderError(f"the sandbox could not be started: {exc}") from None
+        self.generation += 1
+        self.tainted = False
+        for note in self.worker.notes:
+            self._note(note)
+        worker = self.worker
+        try:
+            wait = self._wait(time.monotonic() + sandbox.STARTUP_S)
+            reply = codec.receive(worker.from_worker, wait)
+            if not reply.get("ready"):
+                raise codec.ProtocolError("no ready message")
+        except (_Timeout, EOFError, OSError, codec.ProtocolError) as exc:
+            tail = sandbox.read_output_tail(worker, limit=600).strip()
+            self.close()
+            detail = tail or type(exc).__name__
+            raise GraderError(f"the sandboxed Python did not start ({detail})") from None
+
     def _ensure(self) -> None:
         if self.broken:
             if self.hidden_test:  # without the output the student's code printed
@@ -175,20 +225,44 @@ class Connection:
             return
         if self.deadline - time.monotonic() <= 0:
             raise StudentCrash("the submission used up its total time; this check was not run")
-        self.worker = sandbox.start_worker(self.limits, self.hidden_paths, self.isolate)
-        self.tainted = False
-        self.notes.extend(n for n in self.worker.notes if n not in self.notes)
-        self.generation += 1
-        what = "running your notebook's cells"
-        try:
-            self._exchange(None, what, grace=30.0)  # the interpreter's own start-up
-            value = self._exchange({"op": "exec", "cells": self.cells}, what)
-        except StudentCrash as exc:
-            self.broken = str(exc)
-            raise
-        if self.generation == 1:  # later starts may follow a hidden test: not reported
-            self.cell_errors = value["errors"]
-        self.defined = value["defined"]
+        budget = max(self._remaining(), 0.0)  # the test's own budget, kept for its calls
+        while not self._run_cells():
+            pass
+        self.test_deadline = time.monotonic() + budget
+
+    def _run_cells(self) -> bool:
+        """Start a worker and run the cells; False when a cell was skipped (start again)."""
+        self._start()
+        errors: list[dict] = []
+        value: dict = {"defined": [], "refused": []}
+        for cell in self.cells:
+            number = int(cell.get("code_index", cell["index"]))
+            if number in self.skipped:
+                continue
+            what = f"running code cell {number} of your notebook"
+            deadline = min(time.monotonic() + self.cell_timeout, self.deadline)
+            text = f"did not finish within {self.cell_timeout:g} s"
+            try:
+                value = self._exchange(
+                    {"op": "exec", "cells": [cell]}, what, deadline=deadline, timeout_text=text
+                )
+            except StudentCrash as exc:
+                if time.monotonic() >= self.deadline:
+                    self.broken = str(exc)
+                    raise
+                why = str(exc).split(" while running code cell")[0]
+                self.skipped[number] = why.replace("your code ", "", 1)
+                if self.started == 0:
+                    self._note(f"code cell {number} was skipped: it {self.skipped[number]}")
+                return False
+            errors.extend(value.get("errors", []))
+        if self.started == 0:  # later starts may follow a hidden test: not reported
+            self.cell_errors = errors
+            for refused in value.get("refused", []):
+                self._note(f"your code tried to import something it may not: {refused}")
+        self.started += 1
+        self.defined = value.get("defined", [])
+        return True
 
     def close(self) -> int | None:
         worker, self.worker = self.worker, None
@@ -214,14 +288,15 @@ class Connection:
         return StudentCrash(f"{why} while {what}{output}")
 
     def _exchange(
-        self, message: dict | None, what: str, grace: float = 0.0, label: str = ""
-    ) -> Any:
+        self, message: dict, what: str, label: str = "", deadline: float | None = None,
+        timeout_text: str | None = None,
+    ) -> Any:  # fmt: skip
         worker = self.worker
-        deadline = time.monotonic() + max(self._remaining(), 0.0) + grace
+        if deadline is None:
+            deadline = time.monotonic() + max(self._remaining(), 0.0)
         wait = self._wait(deadline)
         try:
-            if message is not None:
-                codec.send(worker.to_worker, message)
+            codec.send(worker.to_worker, message)
             while True:
                 reply = codec.receive(worker.from_worker, wait)
                 if "callback" not in reply:
@@ -231,35 +306,47 @@ class Connection:
             if time.monotonic() >= self.deadline:
                 why = "the submission used up its total time limit"
             else:
-                why = f"your code did not finish within {self.test_timeout:g} s (an infinite loop?)"
+                text = timeout_text or f"did not finish within {self.test_timeout:g} s"
+                why = f"your code {text} (an infinite loop?)"
             raise self._fail(why, what) from None
         except (EOFError, BrokenPipeError, OSError):
             try:
                 code = worker.process.wait(timeout=5)
             except Exception:  # noqa: BLE001
                 code = None
-            raise self._fail(self._death(code, self.hidden_test), what) from None
+            if worker.group.killed_for == "memory":
+                why = (
+                    "your code used more than the memory limit "
+                    f"({self.limits.memory_mb} MB for all its processes together)"
+                )
+            else:
+                why = self._death(code, self.hidden_test, worker.isolation == "strong")
+            raise self._fail(why, what) from None
         except codec.ProtocolError as exc:
             raise self._fail(
                 f"your code broke the connection to the grader ({exc})", what
             ) from None
-        if message is None:
-            return None
         if not reply.get("ok"):
             raise self._code_error(reply.get("error") or {}, what)
         value = self._decode(reply.get("value"), what, label)
         if "args" in reply:  # the arguments as the student's code left them
             after = {"args": self._decode(reply["args"], what, label)}
-            after["kwargs"] = self._decode(reply.get("kwargs", {}), what, label)
+            after["kwargs"] = (
+                self._decode(reply["kwargs"], what, label) if "kwargs" in reply else {}
+            )
             return value, after
         return value
 
     @staticmethod
-    def _death(code: int | None, hidden: bool = False) -> str:
+    def _death(code: int | None, hidden: bool = False, wrapped: bool = False) -> str:
+        """Why the worker ended, from its exit code (``wrapped``: the code bubblewrap
+        passed on, 128 + N for a worker killed by signal N)."""
         if code is None:
             return "your code stopped answering"
         if hidden:  # the exit code or signal is the student's choice: not shown
             return "your code ended or crashed the Python process"
+        if wrapped and 128 < code < 128 + 65:
+            code = 128 - code
         if code < 0:
             why = _SIGNALS.get(-code, f"signal {-code}")
             return f"your code crashed the Python process ({why}, exit code {code})"
@@ -276,6 +363,17 @@ class Connection:
                 described = "raised an exception"
             return code_error(kind, f"{what} {described} on a hidden test case", hidden=True)
         text = f"{what} raised {short_name(kind)}: {str(error.get('message', ''))[:1000]}"
+        refused = _REFUSED.match(str(error.get("message", "")))
+        if refused and kind in ("ImportError", "ModuleNotFoundError", "AttributeError"):
+            self._note(
+                f"your code uses {refused.group(1)}: exercise {self.exercise} may not import "
+                f"{refused.group(1)}: write the computation yourself"
+            )
+        if kind == "NameError" and self.skipped:
+            cells = "; ".join(
+                f"code cell {n} was skipped: it {why}" for n, why in sorted(self.skipped.items())
+            )
+            text += f" ({cells})"[:600]
         if error.get("traceback"):
             text += "\n" + str(error["traceback"]).rstrip()[-1500:]
         return code_error(kind, text)
@@ -453,11 +551,17 @@ class RemoteObject:
         return conn.request(message, what, label)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            # never a student-chosen answer: NumPy asks for __array_interface__,
+            # __array_struct__, ... and would trust what comes back
+            raise AttributeError(name)
         label = object.__getattribute__(self, "_label")
         message = {"op": "getattr", "name": name}
         return self._send(message, f"reading {label}.{name}", f"{label}.{name}")
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
         label = object.__getattribute__(self, "_label")
         self._send({"op": "setattr", "name": name, "value": value}, f"setting {label}.{name}")
 

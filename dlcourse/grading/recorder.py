@@ -4,7 +4,8 @@ The grader loads it with ``-p dlcourse.grading.recorder --grading-results PATH``
 (rewritten atomically after every test, so a run cut short still leaves valid results) is
 
 ``{"nonce": ..., "finished": bool, "notes": [...], "tests": [{"name", "nodeid", "points",
-"hidden", "status": "passed"|"failed"|"not run", "feedback"}]}``
+"hidden", "status": "passed"|"failed"|"not run", "feedback"}]}`` (and ``"grader_error":
+true`` on a test that failed because the grader did, :class:`~dlcourse.grading.proxy.GraderError`)
 
 Feedback is what a student may see (:func:`feedback_for`):
 
@@ -29,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from dlcourse.grading import proxy
-from dlcourse.grading.proxy import StudentError
+from dlcourse.grading.proxy import GraderError, StudentError
 
 NONCE_VARIABLE = "DLCOURSE_RESULTS_NONCE"
 VISIBLE_DETAIL = 600  # characters of an exception message of the test shown for visible tests
@@ -73,6 +74,8 @@ def feedback_for(exc: BaseException, hidden: bool) -> str:
 
 def _feedback(exc: BaseException, hidden: bool) -> str:
     text = str(exc).strip()
+    if isinstance(exc, GraderError):
+        return f"grader error (not a problem of your code): {text}"
     if isinstance(exc, StudentError):
         return text
     if isinstance(exc, AssertionError):
@@ -137,6 +140,8 @@ class Recorder:
             exc = call.excinfo.value if call.excinfo else RuntimeError("failed")
             record["status"] = "failed"
             record["feedback"] = feedback_for(exc, record["hidden"])
+            if isinstance(exc, GraderError):
+                record["grader_error"] = True
         elif report.skipped and record["status"] == "not run":
             record["status"] = "failed"
             record["feedback"] = "this check was skipped by the grader (contact the instructor)"

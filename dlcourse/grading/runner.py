@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlcourse.grading import extract
+from dlcourse.grading import extract, report, sandbox
 from dlcourse.grading.recorder import NONCE_VARIABLE
 from dlcourse.grading.report import SubmissionResult, TestResult
 
@@ -33,18 +33,76 @@ STARTUP_GRACE = 60.0  # seconds for pytest itself to start and collect, on a bus
 
 @dataclass(frozen=True)
 class Settings:
-    """How to grade: where the tests are, time and resource limits, parallelism."""
+    """How to grade: where the tests are, time and resource limits, parallelism, isolation."""
 
     tests_dir: Path = ROOT / "tests" / "exercises"
-    exercise: str | None = None  # "06" or "06_backprop": overrides what the files say
+    exercise: str | None = None  # "06" or "06_backprop": what every submission is graded as
     timeout: float = 300.0  # seconds for a whole submission
     test_timeout: float = 10.0  # seconds per test
-    memory_mb: int = 4096
+    cell_timeout: float | None = None  # seconds per notebook cell (default: test_timeout)
+    memory_mb: int = 4096  # all the processes of one submission together
     output_limit: int = 1_000_000
     jobs: int = 1
+    isolation: str = "strong"  # "strong" (bubblewrap) or "weak" (--isolation weak)
 
 
 SUFFIXES = (".ipynb", ".py")
+NAME_LIMIT = 100  # characters of a student's name (taken from file names)
+
+
+def _clean_name(name: str) -> str:
+    text = report.clean(name).replace("\n", " ").strip()[:NAME_LIMIT]
+    return text if text and not text.startswith(".") else "submission"
+
+
+def _unique(names: list[str]) -> list[str]:
+    """``names`` made unique, ignoring case (result files must not overwrite each other,
+    on case-insensitive file systems either): later duplicates get `` (2)``, `` (3)``..."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        candidate, n = name, 1
+        while candidate.casefold() in seen:
+            n += 1
+            candidate = f"{name} ({n})"
+        seen.add(candidate.casefold())
+        out.append(candidate)
+    return out
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """Every entry below ``folder`` that is not a folder (links are not followed)."""
+    found = []
+    for base, dirs, files in os.walk(folder, followlinks=False):
+        found.extend(Path(base) / f for f in files)
+        found.extend(Path(base) / d for d in dirs if os.path.islink(os.path.join(base, d)))
+    return sorted(found)
+
+
+def _student_folder(entry: Path, skipped: list) -> Path:
+    """The file to grade in a student's subfolder (``entry`` itself when there is none)."""
+    files = _folder_files(entry)
+    ignored = [p for p in files if any(x.startswith(".") for x in p.relative_to(entry).parts)]
+    for p in ignored:
+        skipped.append((p, "a hidden file or a Jupyter checkpoint"))
+    candidates = [p for p in files if p.suffix in SUFFIXES and p not in ignored]
+    for p in files:
+        if p not in ignored and p.suffix not in SUFFIXES:
+            problem = extract.file_problem(p)
+            skipped.append(
+                (p, f"refused: {problem}" if problem else "not a .ipynb notebook or a .py file")
+            )
+    if not candidates:
+        return entry  # graded as "no submission found"
+    regular = [p for p in candidates if extract.file_problem(p) is None] or candidates
+    notebooks = [p for p in regular if p.suffix == ".ipynb"] or regular
+    chosen = notebooks[0]
+    for p in candidates:
+        if p != chosen:
+            problem = extract.file_problem(p)
+            why = f"refused: {problem}" if problem else f"a second file in {entry.name}/"
+            skipped.append((p, f"{why} (only {chosen.name} is graded)"))
+    return chosen
 
 
 def find_submissions(path: Path, skipped: list | None = None) -> list[tuple[str, Path]]:
@@ -53,47 +111,36 @@ def find_submissions(path: Path, skipped: list | None = None) -> list[tuple[str,
     In a folder, each ``.ipynb``/``.py`` file is one submission, named by its stem (by its
     whole name when two files share a stem, e.g. ``zoe.ipynb`` and ``zoe.py``), and each
     subfolder is one student's submission: the one notebook or .py file found in it (at
-    any depth). Every file that is not graded is appended to ``skipped`` as ``(path,
-    reason)``.
+    any depth). Names are unique (``x.py`` and ``x.py.ipynb`` get two rows, two result
+    files). A symbolic link or a special file with a submission's name gets a row saying
+    it was refused; every other file that is not graded is appended to ``skipped`` as
+    ``(path, reason)``.
     """
     skipped = [] if skipped is None else skipped
-    if not path.is_dir():
-        return [(path.stem, path)]
+    if not path.is_dir():  # the folder itself may be a link: the instructor chose it
+        return [(_clean_name(path.stem), path)]
     entries: list[tuple[str, Path]] = []
     for entry in sorted(path.iterdir()):
+        problem = extract.file_problem(entry)
         if entry.name.startswith("."):
             skipped.append((entry, "a hidden file or folder (its name starts with a dot)"))
-        elif entry.is_dir():
-            files = sorted(p for p in entry.rglob("*") if p.is_file())
-            ignored = [
-                p for p in files if any(x.startswith(".") for x in p.relative_to(entry).parts)
-            ]
-            candidates = [p for p in files if p.suffix in SUFFIXES and p not in ignored]
-            for p in ignored:
-                skipped.append((p, "a hidden file or a Jupyter checkpoint"))
-            for p in files:
-                if p not in ignored and p.suffix not in SUFFIXES:
-                    skipped.append((p, "not a .ipynb notebook or a .py file"))
-            if not candidates:
-                entries.append((entry.name, entry))  # graded as "no submission found"
-                continue
-            notebooks = [p for p in candidates if p.suffix == ".ipynb"] or candidates
-            entries.append((entry.name, notebooks[0]))
-            for p in candidates:
-                if p != notebooks[0]:
-                    skipped.append(
-                        (p, f"a second file in {entry.name}/ (only {notebooks[0].name} is graded)")
-                    )
-        elif entry.suffix in SUFFIXES:
-            entries.append((entry.stem, entry))
+        elif problem is None and entry.is_dir():
+            entries.append((entry.name, _student_folder(entry, skipped)))
+        elif entry.suffix in SUFFIXES or (problem and entry.is_dir()):
+            # graded, or refused with its reason (a link to a student's folder too)
+            entries.append((entry.stem if entry.suffix in SUFFIXES else entry.name, entry))
+        elif problem:
+            skipped.append((entry, f"refused: {problem}"))
         else:
             skipped.append((entry, "not a .ipynb notebook or a .py file"))
     stems = [student for student, _ in entries]
     # two files whose names differ only in extension (zoe.ipynb, zoe.py): named in full
-    return [
-        (file.name if stems.count(student) > 1 and file.parent == path else student, file)
+    names = [
+        file.name if stems.count(student) > 1 and file.parent == path else student
         for student, file in entries
     ]
+    names = _unique([_clean_name(n) for n in names])
+    return [(name, file) for name, (_, file) in zip(names, entries)]
 
 
 def _exercise_number(text: str | None) -> str | None:
@@ -116,13 +163,28 @@ def _pytest_command(test_file: Path, results: Path, extra: list[str]) -> list[st
     ]  # fmt: skip
 
 
-def _run_pytest(test_file: Path, extra: list[str], timeout: float) -> tuple[dict | None, str]:
-    """Run pytest; its recorded results (None if none were written) and its output tail."""
-    private = Path(tempfile.mkdtemp(prefix="dlcourse-grade-"))  # mode 0700
+@dataclass
+class PytestRun:
+    """What one pytest run left: its recorded results (None if none), its output tail,
+    whether the grader stopped it at its time limit, and its exit code."""
+
+    data: dict | None
+    output: str
+    timed_out: bool
+    code: int | None
+
+
+def _run_pytest(test_file: Path, extra: list[str], timeout: float) -> PytestRun:
+    """Run pytest on ``test_file`` (see :class:`PytestRun`)."""
+    private = Path(tempfile.mkdtemp(prefix="dlcourse-grade-"))
+    # others may pass through (a weakly isolated worker's files lie below) but not list it
+    private.chmod(0o711)
     results = private / f"{secrets.token_hex(16)}.json"
     nonce = secrets.token_hex(16)
     # No plugin auto-loading: entry-point plugins (nbval, ...) cost seconds per submission.
+    # The workers' folders go below ``private``: removed with it, even when pytest crashed.
     env = {**os.environ, NONCE_VARIABLE: nonce, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    env["TMPDIR"] = str(private)
     process = subprocess.Popen(
         _pytest_command(test_file, results, extra),
         cwd=private,
@@ -132,16 +194,17 @@ def _run_pytest(test_file: Path, extra: list[str], timeout: float) -> tuple[dict
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    timed_out = False
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        output = b"(stopped: total time limit)"
+        output, timed_out = b"(stopped: total time limit)", True
     finally:
         try:
             os.killpg(process.pid, signal.SIGKILL)  # pytest and anything it left behind
         except ProcessLookupError:
             pass
-        process.wait()
+        code = process.wait()
     data = None
     try:
         data = json.loads(results.read_text())
@@ -150,37 +213,53 @@ def _run_pytest(test_file: Path, extra: list[str], timeout: float) -> tuple[dict
     except (OSError, ValueError):
         pass
     shutil.rmtree(private, ignore_errors=True)
-    return data, output.decode("utf-8", "replace")[-2000:]
+    return PytestRun(data, output.decode("utf-8", "replace")[-2000:], timed_out, code)
 
 
 def _max_score_tests(test_file: Path) -> list[TestResult]:
     """The tests of an exercise with 0 points earned (for submissions that cannot run)."""
-    data, _ = _run_pytest(test_file, ["--collect-only"], STARTUP_GRACE)
+    data = _run_pytest(test_file, ["--collect-only"], STARTUP_GRACE).data
     tests = (data or {}).get("tests", [])
     return [TestResult(t["name"], t["points"], t["hidden"], False, "not graded") for t in tests]
 
 
+def exercise_for(path: Path, settings: Settings, folder: Path | None = None) -> str | None:
+    """The exercise ``path`` is graded as: ``--exercise``, else the folder graded (when
+    its name starts with NN), else the file's own name; never the notebook's metadata."""
+    for text in (settings.exercise, folder.name if folder else None):
+        number = _exercise_number(text)
+        if number:
+            return number
+    return extract.exercise_from_name(path.name)
+
+
 def grade_one(
-    student: str, path: Path, settings: Settings, hide: Path | None = None
+    student: str, path: Path, settings: Settings, folder: Path | None = None
 ) -> SubmissionResult:
     """Grade one submission; never raises for problems of the submission itself.
 
-    ``hide``: a folder the student's code must not see besides the submission's own
-    (the folder of all submissions).
+    ``folder``: the folder of submissions ``path`` came from (its name may give the
+    exercise, see :func:`exercise_for`).
     """
-    result = SubmissionResult(student=student, path=str(path))
-    wanted = _exercise_number(settings.exercise)
+    result = SubmissionResult(student=student, path=str(path), isolation=settings.isolation)
+    if settings.isolation == "weak":
+        result.notes.append(f"isolation: {sandbox.describe('weak')}")
     try:
-        if path.is_dir():  # a student's subfolder without a notebook or .py file
+        if os.path.isdir(path) and not os.path.islink(path):  # a subfolder without a notebook
             raise extract.SubmissionError(f"no .ipynb notebook or .py file found in {path.name}/")
         submission = extract.read_submission(path)
-        found = submission.exercise
+        result.notes.extend(submission.notes)
     except extract.SubmissionError as exc:
-        result.error, found = str(exc), extract.exercise_from_name(path.name)
-    if wanted and found and wanted != found:
-        result.error = f"this submission is for exercise {found}, not exercise {wanted}"
-    number = wanted or found
+        result.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - whatever the bytes, a row with a reason
+        result.error = f"{path.name} cannot be read ({type(exc).__name__})"
+    number = exercise_for(path, settings, folder)
     result.exercise = number
+    named = extract.exercise_from_name(path.name)
+    if number and named and named != number:
+        result.notes.append(
+            f"the file's name says exercise {named}; it was graded as exercise {number}"
+        )
     if number is None:
         result.error = result.error or (
             "cannot tell which exercise this is: name the file NN_topic.ipynb or pass --exercise"
@@ -194,44 +273,64 @@ def grade_one(
         result.tests = _max_score_tests(test_file)
         return result
     extra = [
-        "--submission", str(path.resolve()), "--hide", str(hide or path.resolve().parent),
-        "--test-timeout", str(settings.test_timeout),
-        "--submission-timeout", str(settings.timeout),
-        "--memory-mb", str(settings.memory_mb), "--output-limit", str(settings.output_limit),
+        "--submission", str(path.absolute()), "--test-timeout", str(settings.test_timeout),
+        "--submission-timeout", str(settings.timeout), "--memory-mb", str(settings.memory_mb),
+        "--output-limit", str(settings.output_limit), "--isolation", settings.isolation,
     ]  # fmt: skip
-    data, output = _run_pytest(test_file, extra, settings.timeout + STARTUP_GRACE)
+    if settings.cell_timeout is not None:
+        extra += ["--cell-timeout", str(settings.cell_timeout)]
+    run = _run_pytest(test_file, extra, settings.timeout + STARTUP_GRACE)
+    data = run.data
     if not data or not data.get("tests"):
-        result.error = "the grading tests could not run (grader problem; see the log)"
+        result.error = "grader error: the grading tests could not run (see the log)"
         result.internal_error = True
-        result.notes.append(output.strip()[-1000:])
+        result.notes.append(run.output.strip()[-1000:])
         return result
+    stopped = sandbox_failed = False
     for t in data["tests"]:
         passed = t["status"] == "passed"
         feedback = t["feedback"]
         if t["status"] == "not run":
-            feedback = "not run: the submission used up its total time limit"
+            if run.timed_out:
+                feedback = "not run: the submission used up its total time limit"
+            else:
+                feedback = "not run: the grader stopped before this test (grader error)"
+                stopped = True
+        sandbox_failed = sandbox_failed or bool(t.get("grader_error"))
         result.tests.append(
             TestResult(t["name"], float(t["points"]), t["hidden"], passed, feedback)
         )
     result.notes.extend(dict.fromkeys(str(n)[:500] for n in data.get("notes", [])))
+    if stopped or sandbox_failed:
+        result.internal_error = True
+        if stopped:
+            why = f"the grading process ended before every test ran (exit code {run.code})"
+        else:
+            why = "the sandbox could not run the student's code (see the tests' feedback)"
+        result.error = f"grader error: {why}; grade it again"
+        result.notes.append(run.output.strip()[-1000:])
     return result
 
 
 def grade(path: Path, settings: Settings, skipped: list | None = None) -> list[SubmissionResult]:
     """Grade ``path`` (a file or a folder), ``settings.jobs`` submissions at a time.
 
-    Files of the folder that are not graded are appended to ``skipped`` as ``(path, reason)``.
+    Raises :class:`~dlcourse.grading.sandbox.IsolationUnavailable` (before grading
+    anything) when the isolation asked for cannot be set up here. Files of the folder
+    that are not graded are appended to ``skipped`` as ``(path, reason)``.
     """
+    sandbox.check(settings.isolation)
     submissions = find_submissions(path, skipped)
-    hide = path.resolve() if path.is_dir() else None
+    folder = path if path.is_dir() else None
 
     def one(item):
         student, file = item
         try:
-            return grade_one(student, file, settings, hide)
+            return grade_one(student, file, settings, folder)
         except Exception as exc:  # noqa: BLE001 - one submission must not stop the others
             r = SubmissionResult(student, str(file), error=f"grader error: {exc!r}")
             r.internal_error = True
+            r.isolation = settings.isolation
             return r
 
     with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:

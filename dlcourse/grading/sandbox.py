@@ -1,81 +1,95 @@
-"""Start the process that runs a student's code, with limits and without access to answers.
+"""Start the process that runs a student's code: confined, limited, never as root.
 
-``start_worker`` launches ``python -I -B`` running :mod:`dlcourse.grading.worker` with
+``start_worker`` launches ``python -I -B`` running :mod:`dlcourse.grading.worker` in one of
+two isolation levels:
 
-* a fresh, empty working directory (also ``HOME``) and a scrubbed environment;
-* ``resource`` limits set before ``exec``: address space (``RLIMIT_AS``), CPU seconds,
-  file size (``RLIMIT_FSIZE``: stdout/stderr go to files, so printing past the output
-  limit kills the worker with SIGXFSZ instead of buffering gigabytes), no core files,
-  a process count;
-* the answers hidden: a private mount namespace in which the tests directory,
-  ``solutions/``, ``.git`` and the submissions folder are covered by empty, unreadable
-  ``tmpfs`` mounts, and ``no_new_privs`` with a parent-death signal. How depends on who
-  grades:
+* ``"strong"`` (the default): inside bubblewrap (:mod:`dlcourse.grading.bwrap` lists the
+  exact options): no network, a filesystem holding only the interpreter, its packages
+  and the worker's own files (the course package, its tests and solutions, the
+  submissions, the machine's ``/tmp`` and every other worker are absent), new pid and
+  IPC namespaces, a new session, no capabilities, an unprivileged user id. Who starts
+  bubblewrap: a grader that is not root itself (the worker is ``nobody`` in a user
+  namespace); a root grader holding ``CAP_SYS_ADMIN``, as root (no user namespace; the
+  worker switches to a user id of its own, :mod:`dlcourse.grading.uids`, before anything
+  else); a root grader without it (a container's default), as that user id (a user
+  namespace again). Where ``bwrap`` is missing or cannot create namespaces, :func:`check`
+  raises :class:`IsolationUnavailable` naming what is missing: the grader refuses rather
+  than run student code with less.
+* ``"weak"`` (only when asked for, ``dlcourse grade --isolation weak``; every result says
+  so): resource limits only. A root grader still switches the worker to an unprivileged
+  user id of its own; the worker can read whatever that user may read (the hidden
+  tests, if they are readable by all) and reach the network.
 
-  - as root (a container, a CI runner), level ``"namespace"``: after the mounts the worker
-    switches to an unprivileged user id of its own, so it can neither write the
-    repository nor signal other workers;
-  - as a normal user, level ``"user-namespace"``: the worker enters a new user namespace
-    (``unshare(CLONE_NEWUSER | CLONE_NEWNS)``, its own user id mapped to itself) to make
-    the same mounts, and since it keeps the grader's user id, every mount but its working
-    directory becomes read-only there (``mount_setattr``, Linux 5.12+), so it cannot
-    leave files for later grading runs to import. The ``exec`` of Python drops every
-    capability (the id is not 0 inside the namespace), so the student's code can neither
-    unmount the covers nor remount anything writable.
-
-When neither can be set up (user namespaces disabled, a seccomp filter), the worker still
-gets the limits above, and the report carries a note saying which protection was missing;
-the level reached is ``Worker.isolation``.
+At both levels: a scrubbed environment, ``resource`` limits (address space, CPU seconds,
+file size, which also caps what it prints since stdout/stderr go to a file, no core
+files, a process count), a memory limit for all its processes together and their end
+when the worker is stopped (:mod:`dlcourse.grading.group`). Student code can import
+NumPy (and PyTorch) but not ``dlcourse`` (:mod:`dlcourse.grading.guard`).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import functools
+import json
 import os
+import select
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-try:  # POSIX only: the worker's limits need it; dlcourse.check (Windows too) never starts one
-    import resource
-except ImportError:
-    resource = None
+from dlcourse.grading import bwrap, group, uids
 
-_CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV = 1, 2, 4
-_MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 4096, 8192, 16384, 1 << 18
-# mount_setattr(2) (Linux 5.12+; the same number on every architecture)
-_SYS_MOUNT_SETATTR, _AT_FDCWD, _AT_RECURSIVE, _MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 1
+LEVELS = ("strong", "weak")
+STARTUP_S = 30.0  # seconds for a worker to start (bubblewrap, Python, NumPy)
+_HERE = Path(__file__).resolve().parent
+GRADER_FILES = ("codec.py", "guard.py", "worker.py")
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
 
-
-# Loads codec.py and worker.py by path, so that the worker does not import the package.
+# Runs first in the worker: become the unprivileged user (root grader), check that no
+# capability is left, set the limits, then load the grader's files by path (the package
+# is not there) and serve.
 _BOOTSTRAP = """
-import importlib.util, sys
+import importlib.util, os, resource, sys
+config = {config!r}
+if config["uid"] is not None:
+    os.setgroups([])
+    os.setresgid(config["uid"], config["uid"], config["uid"])
+    os.setresuid(config["uid"], config["uid"], config["uid"])
+with open("/proc/self/status") as fh:
+    caps = [int(l.split()[1], 16) for l in fh if l.startswith(("CapPrm", "CapEff", "CapAmb"))]
+if any(caps) or os.getuid() == 0 or os.geteuid() == 0:
+    sys.exit("dlcourse worker: refusing to run with root or capabilities")
+for name, value in config["limits"]:
+    resource.setrlimit(getattr(resource, name), (value, value))
 def load(name, path):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
-load("_dlcourse_codec", {codec!r})
-sys.exit(load("_dlcourse_worker", {worker!r}).main({r}, {w}))
+load("_dlcourse_codec", config["dir"] + "/codec.py")
+load("_dlcourse_guard", config["dir"] + "/guard.py").install(config["exercise"])
+sys.exit(load("_dlcourse_worker", config["dir"] + "/worker.py").main(config["r"], config["w"]))
 """
+
+
+class IsolationUnavailable(RuntimeError):
+    """The requested isolation cannot be set up here (the message says what is missing)."""
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one worker process."""
+    """Resource limits of one worker (all its processes)."""
 
-    memory_mb: int = 4096  # RLIMIT_AS
+    memory_mb: int = 4096  # all its processes and its tmpfs files together
     cpu_s: int = 600  # RLIMIT_CPU (the wall-clock timeouts are enforced by the caller)
     output_bytes: int = 1_000_000  # RLIMIT_FSIZE, which also caps stdout/stderr
-    processes: int = 64  # RLIMIT_NPROC (threads count), enforced for non-root users
+    processes: int = 64  # processes and threads
 
 
 @dataclass
@@ -88,203 +102,334 @@ class Worker:
     directory: Path
     output: Path
     isolation: str
+    group: group.Group
+    watchdog: group.Watchdog | None = None
+    reservation: uids.Reservation | None = None
     notes: list[str] = field(default_factory=list)
 
 
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
+def describe(level: str) -> str:
+    """How results graded at ``level`` were isolated, for every report."""
+    if level == "weak":
+        return (
+            "weak (--isolation weak: resource limits only; the student's code could read "
+            "files readable by all users and use the network)"
+        )
+    return "strong (bubblewrap)"
 
 
-def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None):
-    enc = lambda s: None if s is None else s.encode()
-    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
-
-
-def _blocked_ancestors(path: Path) -> tuple[Path, str] | None:
-    """The first ancestor of ``path`` that others cannot traverse, with the child to keep."""
-    parts = path.resolve().parts
-    for i in range(1, len(parts)):
-        ancestor = Path(*parts[:i])
-        if not os.stat(ancestor).st_mode & 0o001:
-            return ancestor, parts[i]
+def _bwrap_problem(path: str | None) -> str | None:
+    if path is None:
+        return (
+            "bubblewrap (bwrap) not found: install it (apt-get install bubblewrap) "
+            "or pass --isolation weak"
+        )
     return None
 
 
-def _write(path: str, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY)
+def _setup_hint(detail: str) -> str:
+    if "Can't find source path" in detail:  # bubblewrap ran as the worker's user
+        return (
+            f"bubblewrap, started as the worker's unprivileged user (a root grader without "
+            f"CAP_SYS_ADMIN), cannot read what the worker needs ({detail.strip()[-300:]}): "
+            "install Python and its packages where every user may read them, or grade "
+            "with CAP_SYS_ADMIN"
+        )
+    return (
+        f"bubblewrap cannot create the sandbox here ({detail.strip()[-300:] or 'no message'}): "
+        "it needs user namespaces (unprivileged_userns_clone / max_user_namespaces) or "
+        "root, and no seccomp profile that blocks them (Docker's default does: run the "
+        "container with --security-opt seccomp=unconfined, or grade as root with "
+        "CAP_SYS_ADMIN); or pass --isolation weak"
+    )
+
+
+def check(level: str = "strong", exercise: str | None = None) -> None:
+    """Start and stop one worker; IsolationUnavailable with the reason when that fails."""
+    if level not in LEVELS:
+        raise ValueError(f"isolation must be one of {LEVELS}, not {level!r}")
+    if level == "strong":
+        problem = _bwrap_problem(bwrap.find())
+        if problem:
+            raise IsolationUnavailable(problem)
+    worker = start_worker(Limits(), level, exercise)
     try:
-        os.write(fd, text.encode())
+        ready, _, _ = select.select([worker.from_worker], [], [], STARTUP_S)
+        message = os.read(worker.from_worker, 1 << 16) if ready else b""
+        if b"ready" not in message:
+            tail = read_output_tail(worker, limit=600)
+            if level == "strong":
+                raise IsolationUnavailable(_setup_hint(tail))
+            raise IsolationUnavailable(f"the weakly isolated worker did not start ({tail})")
     finally:
-        os.close(fd)
+        stop_worker(worker)
 
 
-def _hide(hidden: list[Path]) -> None:
-    """Cover each directory of ``hidden`` with an empty tmpfs that nobody may read."""
-    for path in hidden:
-        if path.is_dir():
-            flags = _MS_RDONLY | _MS_NOSUID | _MS_NODEV
-            _mount("tmpfs", str(path), "tmpfs", flags, "size=4k,mode=000")
+@functools.lru_cache(maxsize=8)
+def _problem(level: str, path: str) -> str | None:
+    try:
+        check(level)
+    except IsolationUnavailable as exc:
+        return str(exc)
+    return None
 
 
-class _MountAttr(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_uint64) for name in ("set", "clear", "propagation", "userns")]
+def problem(level: str = "strong") -> str | None:
+    """Why ``level`` cannot be used here (None when it can); remembered per ``PATH``."""
+    return _problem(level, os.environ.get("PATH", ""))
 
 
-def _set_read_only(path: Path, read_only: bool, recursive: bool) -> None:
-    """Set (or clear) the read-only flag of the mount at ``path`` (and of those below it)."""
-    flag = _MOUNT_ATTR_RDONLY
-    attr = _MountAttr(flag if read_only else 0, 0 if read_only else flag, 0, 0)
-    result = _libc.syscall(
-        _SYS_MOUNT_SETATTR, _AT_FDCWD, str(path).encode(), _AT_RECURSIVE if recursive else 0,
-        ctypes.byref(attr), ctypes.sizeof(attr),
-    )  # fmt: skip
-    _check(result, f"mount_setattr {path}")
-
-
-def isolate_user(hidden: list[Path], writable: list[Path]) -> None:
-    """In the child of a non-root grader: new user and mount namespaces (the user id and
-    group id mapped to themselves) in which every mount is read-only but ``writable``
-    (bind-mounted onto itself), and ``hidden`` is covered.
-
-    Read-only everywhere, because the worker keeps the grader's user id: otherwise it
-    could leave a ``usercustomize.py`` or a ``conftest.py`` for later grading runs to
-    import. Must run before ``exec``: the capabilities held in the new namespace are lost
-    there, so the student's code cannot undo any of it."""
-    uid, gid = os.getuid(), os.getgid()
-    _check(_libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNS), "unshare(CLONE_NEWUSER)")
-    _write("/proc/self/setgroups", "deny")
-    _write("/proc/self/uid_map", f"{uid} {uid} 1")
-    _write("/proc/self/gid_map", f"{gid} {gid} 1")
-    _mount(None, "/", None, _MS_REC | _MS_PRIVATE, None)
-    for path in writable:
-        _mount(str(path), str(path), None, _MS_BIND, None)
-    _set_read_only(Path("/"), True, recursive=True)
-    for path in writable:
-        _set_read_only(path, False, recursive=False)
-    _hide(hidden)
-
-
-def _isolate(hidden: list[Path], needed: list[Path], staging: Path) -> None:
-    """In the child of a root grader: new mount namespace, hide ``hidden``, keep ``needed``
-    reachable by the unprivileged user id the worker switches to."""
-    _check(_libc.unshare(_CLONE_NEWNS), "unshare")
-    _mount(None, "/", None, _MS_REC | _MS_PRIVATE, None)
-    keep: dict[Path, set[str]] = {}
-    for path in needed:
-        found = _blocked_ancestors(path)
-        if found:
-            keep.setdefault(found[0], set()).add(found[1])
-    for n, (ancestor, children) in enumerate(sorted(keep.items())):
-        stage = staging / f"s{n}"
-        stage.mkdir()
-        _mount("tmpfs", str(stage), "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64k,mode=755")
-        for child in sorted(children):
-            source = ancestor / child
-            (stage / child).mkdir() if source.is_dir() else (stage / child).touch()
-            _mount(str(source), str(stage / child), None, _MS_BIND | _MS_REC, None)
-        _mount(str(stage), str(ancestor), None, _MS_MOVE, None)
-    _hide(hidden)
-
-
-def _preexec(limits: Limits, level: str, uid: int | None, hidden, needed, staging) -> None:
-    """Runs in the child between fork and exec (keep it to system calls)."""
-    for which, value in (
-        (resource.RLIMIT_AS, limits.memory_mb * 2**20),
-        (resource.RLIMIT_CPU, limits.cpu_s),
-        (resource.RLIMIT_FSIZE, limits.output_bytes),
-        (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_NPROC, limits.processes),
-    ):
-        resource.setrlimit(which, (value, value))
-    if level == "namespace":
-        _isolate(hidden, needed, staging)
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-    elif level == "user-namespace":
-        isolate_user(hidden, [needed[-1]])  # only the working directory stays writable
-    _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-def _environment(directory: Path) -> dict[str, str]:
-    env = {"HOME": str(directory), "TMPDIR": str(directory), "MPLCONFIGDIR": str(directory)}
-    env.update({"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "DLCOURSE_GRADING": "1"})
+def _environment() -> dict[str, str]:
+    env = {"HOME": "/work", "TMPDIR": "/tmp", "MPLCONFIGDIR": "/work", "LANG": "C.UTF-8"}
+    env.update({"PATH": "/usr/bin:/bin", "DLCOURSE_GRADING": "1"})
     for name in ("OMP", "OPENBLAS", "MKL", "NUMEXPR"):
         env[f"{name}_NUM_THREADS"] = "1"
     return env
 
 
-def start_worker(limits: Limits, hidden: list[Path], isolate: bool = True) -> Worker:
-    """Start a worker process; the caller talks to it through ``to_worker``/``from_worker``."""
+def _rlimits(limits: Limits, processes: int) -> list[tuple[str, int]]:
+    return [
+        ("RLIMIT_AS", limits.memory_mb * 2**20),
+        ("RLIMIT_CPU", limits.cpu_s),
+        ("RLIMIT_FSIZE", limits.output_bytes),
+        ("RLIMIT_CORE", 0),
+        ("RLIMIT_NPROC", processes),
+    ]
+
+
+def _prctl(option: int, value: int) -> None:
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    libc.prctl(option, value, 0, 0, 0)
+
+
+def _user_processes(uid: int) -> int:
+    """How many processes ``uid`` runs now."""
+    count = 0
+    for pid in group._pids():
+        try:
+            count += os.stat(f"/proc/{pid}").st_uid == uid
+        except OSError:
+            continue
+    return count
+
+
+def _weak_preexec(limits: Limits, uid: int | None, cgroup: Path | None) -> None:
+    """Runs in the child between fork and exec of a weakly isolated worker."""
+    os.setsid()
+    if cgroup is not None:
+        group.join_cgroup(cgroup)
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+
+
+def _strong_preexec(cgroup: Path | None, uid: int | None) -> None:
+    """Runs in the child between fork and exec of bubblewrap (``uid``: become that user
+    first, so that bubblewrap runs unprivileged and makes a user namespace)."""
+    os.umask(0o022)  # the folders bubblewrap creates must be traversable by the worker
+    if cgroup is not None:
+        group.join_cgroup(cgroup)
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+
+
+def can_administer() -> bool:
+    """Whether this process holds CAP_SYS_ADMIN (a root grader outside a restricted
+    container): bubblewrap can then create namespaces without a user namespace."""
+    try:
+        with open("/proc/self/status") as fh:
+            line = next(x for x in fh if x.startswith("CapEff:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(int(line.split()[1], 16) & (1 << 21))
+
+
+def _grader_files(directory: Path) -> Path:
+    """Copies of the worker's files, readable by the worker's user, in its own folder."""
+    folder = directory / "grader"
+    folder.mkdir(mode=0o755)
+    for name in GRADER_FILES:
+        shutil.copy(_HERE / name, folder / name)
+        (folder / name).chmod(0o644)
+    folder.chmod(0o755)
+    return folder
+
+
+def _read_info(fd: int, timeout: float) -> dict:
+    """The JSON bubblewrap writes to ``--info-fd`` (its sandbox's first process)."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+        try:
+            return json.loads(data)
+        except ValueError:
+            continue
+    return {}
+
+
+def start_worker(limits: Limits, level: str = "strong", exercise: str | None = None) -> Worker:
+    """Start a worker; the caller talks to it through ``to_worker``/``from_worker``.
+
+    Raises IsolationUnavailable when the level cannot be set up (a grader problem, never
+    the student's). ``exercise`` ("16") chooses what :mod:`guard` says about imports.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"isolation must be one of {LEVELS}, not {level!r}")
+    root = os.geteuid() == 0
+    # a root grader: bubblewrap as root (the worker switches user inside) where it may
+    # create namespaces; else bubblewrap started as the worker's user, in a user namespace
+    privileged = root and level == "strong" and can_administer()
+    path = bwrap.find() if level == "strong" else None
+    if level == "strong" and path is None:
+        raise IsolationUnavailable(_bwrap_problem(None))
     directory = Path(tempfile.mkdtemp(prefix="dlcourse-worker-"))
-    work = directory / "cwd"
-    work.mkdir()
-    output = directory / "output.txt"
-    uid = None
-    if isolate and os.geteuid() == 0:
-        uid = 60000 + os.getpid() % 5000  # one user id per grading process
-        os.chown(work, uid, uid)
-        directory.chmod(0o711)
-    package = Path(__file__).resolve().parents[1]  # student code may import dlcourse
-    needed = [Path(sys.base_prefix), Path(sys.prefix), package, work]
-    keep = [p.resolve() for p in needed]
-    hidden = [h.resolve() for h in hidden]
-    hidden = [h for h in hidden if not any(k.is_relative_to(h) for k in keep)]
-    request_r, request_w = os.pipe()
-    reply_r, reply_w = os.pipe()
-    here = Path(__file__).resolve().parent
-    code = _BOOTSTRAP.format(
-        codec=str(here / "codec.py"), worker=str(here / "worker.py"), r=request_r, w=reply_w
-    )
-    command = [sys.executable, "-I", "-B", "-c", code]
-    notes: list[str] = []
-    if not isolate:
-        levels: tuple[str, ...] = ("limits",)
-    else:
-        levels = ("namespace" if uid is not None else "user-namespace", "limits")
-    with open(output, "wb") as out:
-        for level in levels:
-            staging = Path(tempfile.mkdtemp(prefix="stage-", dir=directory))
+    reservation = cgroup = process = None
+    ours: list[int] = []  # the grader's ends of the pipes
+    try:
+        if root:
+            reservation = uids.reserve()
+        parent = group.cgroup_parent()
+        if parent is not None:
+            try:
+                cgroup = group.make_cgroup(parent, limits.memory_mb, limits.processes)
+            except OSError:
+                cgroup = None
+        grader = _grader_files(directory)
+        output = directory / "output.txt"
+        request_r, request_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        ours = [request_w, reply_r]
+        uid = reservation.uid if reservation else None
+        processes = limits.processes
+        if level == "weak" and not root:  # RLIMIT_NPROC counts all of this user's processes
+            processes += _user_processes(os.getuid())
+        config = {
+            "uid": uid if privileged else None,
+            "limits": _rlimits(limits, processes),
+            "exercise": exercise,
+            "r": request_r,
+            "w": reply_w,
+            "dir": "/grader" if level == "strong" else str(grader),
+        }
+        code = _BOOTSTRAP.format(config=config)
+        info_r = info_w = -1
+        if level == "strong":
+            info_r, info_w = os.pipe()
+            prefix = bwrap.arguments(path, grader, limits.memory_mb, privileged, info_w)
+            command = [*prefix, "--", bwrap.executable(), "-I", "-B", "-c", code]
+            as_user = uid if root and not privileged else None
+            if as_user is not None:  # bubblewrap runs as that user: it must reach the files
+                directory.chmod(0o711)
+            preexec = lambda: _strong_preexec(cgroup, as_user)  # noqa: E731
+            cwd, fds = "/", (request_r, reply_w, info_w)
+        else:
+            command = [sys.executable, "-I", "-B", "-c", code]
+            work = directory / "cwd"
+            work.mkdir()
+            if uid is not None:
+                os.chown(work, uid, uid)
+                directory.chmod(0o711)
+            preexec = lambda: _weak_preexec(limits, uid, cgroup)  # noqa: E731
+            cwd, fds = str(work), (request_r, reply_w)
+        env = _environment()
+        if level == "weak":
+            env.update({"HOME": cwd, "TMPDIR": cwd, "MPLCONFIGDIR": cwd})
+        with open(output, "wb") as out:
             try:
                 process = subprocess.Popen(
-                    command,
-                    cwd=work,
-                    env=_environment(work),
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=out,
-                    pass_fds=(request_r, reply_w),
-                    preexec_fn=lambda v=level, s=staging: _preexec(
-                        limits, v, uid, hidden, needed, s
-                    ),
-                )
-                break
-            except (subprocess.SubprocessError, OSError) as exc:
-                notes.append(
-                    f"sandbox level {level!r} unavailable ({exc}); using fewer protections"
-                )
-        else:  # pragma: no cover - only when even plain limits cannot be applied
-            raise RuntimeError("; ".join(notes))
-    os.close(request_r)
-    os.close(reply_w)
-    return Worker(process, request_w, reply_r, directory, output, level, notes)
+                    command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                    stderr=out, pass_fds=fds, preexec_fn=preexec,
+                )  # fmt: skip
+            except (OSError, subprocess.SubprocessError) as exc:
+                if uid is not None and not privileged and isinstance(exc, PermissionError):
+                    raise IsolationUnavailable(
+                        "weak isolation runs the student's code as an unprivileged user, who "
+                        f"cannot run this Python ({exc}): install Python and its packages "
+                        "where every user may read them, or use strong isolation"
+                    ) from None
+                raise IsolationUnavailable(f"the worker could not be started: {exc}") from None
+            finally:
+                for fd in (request_r, reply_w, info_w):
+                    if fd >= 0:
+                        os.close(fd)
+        if cgroup is not None:
+            members = group.Group("cgroup", process.pid, cgroup=cgroup)
+        elif level == "strong":
+            info = _read_info(info_r, STARTUP_S)
+            init = int(info.get("child-pid", 0)) or None
+            try:
+                namespace = os.readlink(f"/proc/{init}/ns/pid") if init else None
+            except OSError:
+                namespace = None
+            members = group.Group(
+                "pidns", process.pid, init=init, namespace=namespace,
+                tmpfs=("/work", "/tmp", "/dev/shm"),
+            )  # fmt: skip
+            if namespace is None:  # bubblewrap failed before creating it
+                members = group.Group("tree", process.pid)
+        elif uid is not None:
+            members = group.Group("uid", process.pid, uid=uid)
+        else:
+            members = group.Group("tree", process.pid)
+        if info_r >= 0:
+            os.close(info_r)
+    except BaseException:
+        if process is not None:
+            process.kill()
+            process.wait()
+        for fd in ours:
+            os.close(fd)
+        if reservation is not None:
+            reservation.release()
+        if cgroup is not None:
+            group.Group("cgroup", 0, cgroup=cgroup).release()
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    worker = Worker(
+        process, request_w, reply_r, directory, output, level, members,
+        reservation=reservation,
+    )  # fmt: skip
+    if cgroup is None:
+        worker.watchdog = group.Watchdog(members, limits.memory_mb * 2**20)
+        worker.watchdog.start()
+    if level == "weak":
+        worker.notes.append(f"isolation: {describe('weak')}")
+    return worker
 
 
 def stop_worker(worker: Worker) -> int | None:
-    """Kill the worker (if alive), close its pipes, remove its directory; its exit code."""
-    import shutil
-
+    """End the worker and every process it started, close its pipes, remove its folder;
+    the worker's exit code."""
+    if worker.watchdog is not None:
+        worker.watchdog.stop()
+    worker.group.kill()
     if worker.process.poll() is None:
         worker.process.kill()
     code = worker.process.wait()
+    worker.group.kill()  # anything started while the first round ran
+    worker.group.release()
     for fd in (worker.to_worker, worker.from_worker):
         try:
             os.close(fd)
         except OSError:
             pass
+    if worker.reservation is not None:
+        worker.reservation.release()
     shutil.rmtree(worker.directory, ignore_errors=True)
     return code
 

@@ -30,6 +30,7 @@ import pytest
 
 from dlcourse.grading.proxy import (  # noqa: F401 - re-exported for the grading tests
     HIDDEN_KINDS,
+    GraderError,
     InPlace,
     StudentCodeError,
     StudentError,
@@ -83,6 +84,8 @@ def call(
         if public:
             pytest.fail(f"`{name}` raised {exc.kind}: {str(exc)[:600]}{hint}")
         pytest.fail(f"`{name}` raised an exception on a hidden test case{hint}")
+    except GraderError:  # the grader's own failure: reported as such, not as feedback
+        raise
     except StudentError as exc:  # a crash, a timeout, a value that is not data
         pytest.fail(f"`{name}`: {str(exc)[:600]}")
     except Exception as exc:  # noqa: BLE001 - in-process checks: the student's own exception

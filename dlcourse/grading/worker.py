@@ -3,6 +3,7 @@
 This is the only place where student code is executed. The worker receives the
 student's cells, executes them one by one into a namespace, then answers requests:
 
+``{"op": "exec", "cells": [...]}``              -> ``{"errors", "defined", "refused"}``
 ``{"op": "getattr", "target": T, "name": N}``    -> value of ``T.N``
 ``{"op": "setattr", "target": T, "name": N, "value": V}``
 ``{"op": "call", "target": T, "args": [...], "kwargs": {...}}`` -> ``T(*args, **kwargs)``
@@ -29,6 +30,10 @@ try:  # loaded by the sandbox's bootstrap without importing the dlcourse package
     import _dlcourse_codec as codec
 except ImportError:  # pragma: no cover - imported normally (tests, tools)
     from dlcourse.grading import codec
+try:
+    import _dlcourse_guard as guard
+except ImportError:  # pragma: no cover - without the sandbox's bootstrap
+    guard = None
 
 OPERATORS = {
     name: getattr(operator, name)
@@ -108,7 +113,9 @@ class Server:
             except BaseException as exc:  # noqa: BLE001 - the student's error, reported back
                 errors.append({**describe(exc), "cell": cell.get("code_index", cell["index"])})
         defined = sorted(k for k in self.namespace if not k.startswith("__"))
-        return {"ok": True, "value": self.encode({"errors": errors, "defined": defined})}
+        refused = list(guard.ATTEMPTS) if guard is not None else []
+        value = {"errors": errors, "defined": defined, "refused": refused}
+        return {"ok": True, "value": self.encode(value)}
 
     def handle(self, request: dict) -> dict:
         op = request.get("op")
@@ -120,7 +127,8 @@ class Server:
         if op == "setattr":
             setattr(obj, request["name"], self.decode(request["value"]))
             return {"ok": True, "value": None}
-        args, kwargs = self.decode(request.get("args", [])), self.decode(request.get("kwargs", {}))
+        args = self.decode(request.get("args", []))
+        kwargs = self.decode(request.get("kwargs", {"__t__": "dict", "items": []}))
         if op == "call":
             result = obj(*args, **kwargs)
         elif op == "operator":

@@ -16,10 +16,15 @@ from pathlib import Path
 import pytest
 
 from dlcourse.cli import main
+from dlcourse.grading import sandbox
 
 COURSE = Path(__file__).resolve().parents[1] / "grading_fixtures" / "course"
 SOLUTION = COURSE / "solutions" / "00_fixture.ipynb"
 WRONG = "def add(a, b):\n    return a - b\n"
+STRONG = sandbox.problem("strong")
+pytestmark = pytest.mark.skipif(
+    STRONG is not None, reason=f"the grader's sandbox cannot run here: {STRONG}"
+)
 
 
 def _grade(folder: Path, out: Path, capsys) -> tuple[int, dict, dict, str]:
@@ -27,7 +32,9 @@ def _grade(folder: Path, out: Path, capsys) -> tuple[int, dict, dict, str]:
     argv += ["--jobs", "2", "--test-timeout", "5", "--timeout", "60"]
     code = main([*argv, "--json", str(out / "json"), "--csv", str(out / "summary.csv")])
     rows = {r["student"]: r for r in csv.DictReader(open(out / "summary.csv"))}
-    results = {p.name[: -len(".json")]: json.loads(p.read_text()) for p in (out / "json").iterdir()}
+    results = {
+        p.name[: -len(".json")]: json.loads(p.read_text()) for p in (out / "json").glob("*.json")
+    }
     return code, rows, results, capsys.readouterr().out
 
 
@@ -87,3 +94,58 @@ def test_exit_status_is_zero_when_everything_was_graded_whatever_the_scores(tmp_
     code, rows, _, output = _grade(folder, tmp_path, capsys)
     assert code == 0 and rows["ann"]["score"] == "0" and rows["ben"]["score"] == "8"
     assert output.strip().splitlines()[-1] == "graded 2 of 2 submissions"
+
+
+def test_names_never_collide_and_nothing_printed_carries_escapes(tmp_path, capsys):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for name in ("x.py", "Y.py", "y.py"):
+        (folder / name).write_text(WRONG)
+    for name in ("x.py.ipynb", "x.ipynb"):
+        shutil.copy(SOLUTION, folder / name)
+    escape = "\x1b[2J\x1b]0;owned\x07"  # clear the screen, retitle the terminal
+    (folder / f"eve{escape}.py").write_text(
+        f"def add(a, b):\n    raise ValueError({escape!r} + 'N' * 3000)\n"
+    )
+    cells = [{"cell_type": "code", "source": f"raise ValueError('cell {i}')", "metadata": {}}
+             for i in range(40)]  # fmt: skip
+    (folder / "many.ipynb").write_text(json.dumps({"cells": cells}))
+    code, rows, results, output = _grade(folder, tmp_path, capsys)
+    assert len(rows) == len(results) == 7  # seven submissions, seven rows, seven result files
+    assert rows["x.py"]["file"] == "x.py" and rows["x.py"]["score"] == "0"
+    assert rows["x.py (2)"]["file"] == "x.py.ipynb" and rows["x.py (2)"]["score"] == "8"
+    assert rows["x.ipynb"]["file"] == "x.ipynb" and rows["x.ipynb"]["score"] == "8"
+    assert rows["Y"]["file"] == "Y.py" and rows["y (2)"]["file"] == "y.py"  # case-insensitive
+    assert "\x1b" not in output and "\x07" not in output
+    assert "\x1b" not in (tmp_path / "summary.csv").read_text()
+    assert all("\x1b" not in json.dumps(r) for r in results.values())
+    eve = next(name for name in rows if name.startswith("eve"))
+    assert eve == "eve"  # the whole sequences are removed, not just their escape bytes
+    add = next(t for t in results[eve]["tests"] if t["name"] == "test_add_numbers")
+    assert "raised ValueError: NNN" in add["output"] and len(add["output"]) <= 2000
+    many = results["many"]["output"].splitlines()
+    assert len(many) == 21 and many[-1] == "... and 20 more notes", many[-3:]
+    assert all(len(line) <= 500 for line in many)
+
+
+def test_the_csv_has_a_column_per_test_and_each_student_a_feedback_page(tmp_path, capsys):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "ann.py").write_text(WRONG)
+    shutil.copy(SOLUTION, folder / "ben.ipynb")
+    _grade(folder, tmp_path, capsys)
+    with open(tmp_path / "summary.csv") as fh:
+        header = next(csv.reader(fh))
+    tests = ["test_add_numbers", "test_sigmoid_values", "test_scale_in_place",
+             "test_counter_object", "test_sigmoid_random_shapes",
+             "test_apply_twice_calls_back"]  # fmt: skip
+    fixed = ["student", "exercise", "score", "max_score", "status", "isolation", "file"]
+    assert header == fixed + tests
+    rows = {r["student"]: r for r in csv.DictReader(open(tmp_path / "summary.csv"))}
+    assert [rows["ben"][t] for t in tests] == ["1", "2", "1", "1", "2", "1"]
+    assert [rows["ann"][t] for t in tests] == ["0", "0", "0", "0", "0", "0"]
+    page = (tmp_path / "json" / "ann.md").read_text()
+    assert page.startswith("# Feedback: ann\n") and "**0 / 8** points" in page
+    assert "| test\\_add\\_numbers | 0 / 1 | failed |" in page
+    assert "### test\\_add\\_numbers" in page and "add(2, 3) should be 5" in page
+    assert "**8 / 8** points" in (tmp_path / "json" / "ben.md").read_text()

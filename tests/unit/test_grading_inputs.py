@@ -13,13 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlcourse.grading import extract, proxy, runner
+from dlcourse.grading import extract, proxy, runner, sandbox
 from dlcourse.grading.testing import InPlace, call
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = ROOT / "tests" / "grading_fixtures" / "course"
 SOLUTION_06 = ROOT / "solutions" / "06_backprop.ipynb"
 SETTINGS = runner.Settings(test_timeout=30, timeout=240)
+STRONG = sandbox.problem("strong")
+needs_bwrap = pytest.mark.skipif(
+    STRONG is not None, reason=f"the grader's sandbox cannot run here: {STRONG}"
+)
 
 
 def _code(notebook: Path) -> str:
@@ -32,6 +36,7 @@ def _edit(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
+@needs_bwrap
 def test_correct_answers_that_change_their_inputs_in_place_get_full_marks(tmp_path):
     code = _code(SOLUTION_06)
     code = _edit(
@@ -58,6 +63,7 @@ def test_correct_answers_that_change_their_inputs_in_place_get_full_marks(tmp_pa
     assert result.score == result.max_score == 20
 
 
+@needs_bwrap
 def test_a_float32_result_gets_feedback_that_names_the_dtype(tmp_path):
     code = _edit(
         _code(SOLUTION_06),
@@ -73,6 +79,7 @@ def test_a_float32_result_gets_feedback_that_names_the_dtype(tmp_path):
     assert "float32" in feedback["test_output_error_random"]  # a hidden test may name a dtype
 
 
+@needs_bwrap
 def test_feedback_counts_code_cells_only(tmp_path):
     nb = json.loads((COURSE / "solutions" / "00_fixture.ipynb").read_text())
     for cell in nb["cells"]:
@@ -123,3 +130,35 @@ def test_changed_positions_compares_nested_values():
     after = [np.zeros(2), [np.array([1.0, 2.0])], {"v": 1.0}, 3]
     assert proxy.changed_positions(before, {}, after, {}) == [1]
     assert proxy.changed_positions([np.array([np.nan])], {}, [np.array([np.nan])], {}) == []
+
+
+@needs_bwrap
+def test_a_hanging_or_crashing_cell_is_skipped_and_the_rest_still_graded(tmp_path):
+    nb = json.loads((COURSE / "solutions" / "00_fixture.ipynb").read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    hang = {"cell_type": "code", "metadata": {}, "source": "while True:\n    pass\n"}
+    crash = {"cell_type": "code", "metadata": {}, "source": "import os\nos._exit(3)\n"}
+    nb["cells"] = [code[0], hang, *code[1:], crash]  # hang is code cell 2
+    path = tmp_path / "00_fixture.ipynb"
+    path.write_text(json.dumps(nb))
+    settings = runner.Settings(tests_dir=COURSE / "tests", test_timeout=5, cell_timeout=2)
+    [result] = runner.grade(path, settings)
+    assert result.error is None
+    assert result.score == result.max_score == 8, [t.feedback for t in result.tests]
+    notes = "\n".join(result.notes)
+    assert "code cell 2 was skipped: it did not finish within 2 s" in notes, notes
+    last = len(code) + 2
+    assert f"code cell {last} was skipped: it ended the Python process (exit code 3)" in notes
+
+
+def test_the_exercise_comes_from_the_grader_never_from_the_notebook(tmp_path):
+    nb = json.loads((COURSE / "solutions" / "00_fixture.ipynb").read_text())
+    nb["metadata"] = {"dlcourse": {"exercise": "05_autodiff"}}
+    path = tmp_path / "16_attention" / "notes.ipynb"
+    path.parent.mkdir()
+    path.write_text(json.dumps(nb))
+    assert extract.read_submission(path).exercise is None  # the metadata is not read
+    given = runner.Settings(exercise="06")
+    assert runner.exercise_for(path, given, path.parent) == "06"  # --exercise first
+    assert runner.exercise_for(path, runner.Settings(), path.parent) == "16"  # the folder
+    assert runner.exercise_for(tmp_path / "01_x.py", runner.Settings(), tmp_path) == "01"
