@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pytest
 
+from dlcourse.grading import sandbox
 from dlcourse.grading.extract import read_submission
 
 HERE = Path(__file__).resolve().parent
@@ -198,6 +199,9 @@ def test_mistake_loses_exactly_its_points(mistake: Path):
     number = mistake.name[:2]
     if number in NEEDS_TORCH and importlib.util.find_spec("torch") is None:
         pytest.skip("torch is not installed")
+    why = sandbox.problem()
+    if why is not None:  # the hidden tests run student code only inside the sandbox
+        pytest.skip(f"the grader's sandbox cannot run here: {why}")
     expected = {name.strip() for name in header["LOSES"].split(",") if name.strip()}
     outcomes = graded(number)[mistake.name]
     unknown = expected - outcomes.keys()
