@@ -18,8 +18,8 @@
 """
 
 from dlcourse.layers.base import Concat, Layer, Residual, Sequential, Sum
-from dlcourse.layers.config import from_config
 from dlcourse.layers.batchnorm2d import BatchNorm2d
+from dlcourse.layers.config import from_config
 from dlcourse.layers.conv import AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, MaxPool2d
 from dlcourse.layers.conv_transpose import ConvTranspose2d
 from dlcourse.layers.core import Activation, Dropout, Linear

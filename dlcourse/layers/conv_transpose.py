@@ -60,10 +60,11 @@ class ConvTranspose2d(AffineLayer):
 
     ``output_padding`` (default 0, ``< max(stride, dilation)``) makes the output that many
     rows and columns larger at the bottom and right, which picks one of the input sizes that a
-    strided convolution maps to the same size (see :func:`transposed_output_size`). ``init`` names a scheme of
-    :data:`dlcourse.init.INITIALIZERS` applied to ``W`` seen as a (C_in, C_out·k·k) matrix,
-    so with fan-in ``C_out·k·k`` as torch counts it (default He); the generator is ``rng`` or
-    ``default_rng(seed)``.
+    strided convolution maps to the same size (see :func:`transposed_output_size`).
+
+    ``init`` names a scheme of :data:`dlcourse.init.INITIALIZERS` applied to ``W`` seen as a
+    (C_in, C_out·k·k) matrix, so with fan-in ``C_out·k·k`` as torch counts it (default He);
+    the generator is ``rng`` or ``default_rng(seed)``.
     """
 
     input_ndim = 4

@@ -145,9 +145,8 @@ def receptive_field(layers) -> ReceptiveField:
     if isinstance(body, (list, tuple)):
         body = Sequential(body)
     if not isinstance(body, Layer):
-        raise TypeError(
-            f"receptive_field takes layers, a list of layers or a Model; got {type(layers).__name__}"
-        )
+        kind = type(layers).__name__
+        raise TypeError(f"receptive_field takes layers, a list of layers or a Model; got {kind}")
     state = _walk(body, _State(0, 0, 1, ()))
     return ReceptiveField(state.hi - state.lo + 1, state.jump, state.lo, state.steps)
 

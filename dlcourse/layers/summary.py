@@ -9,10 +9,10 @@ be omitted.
 Counting rules (per example): a Linear layer on r rows costs ``r · n_in · n_out``
 multiply–adds (r > 1 when it is applied to every element of a set or sequence); a Conv2d
 ``C_out·H_out·W_out · C_in·k·k`` (whatever its dilation); a ConvTranspose2d
-``C_in·H·W · C_out·k·k`` (H, W its input size); a recurrent layer ``T · (|W_ih| + |W_hh|)``; activations,
-pooling and normalisation count as free (their elementwise work is small beside the
-products). Activation memory is the size of each layer's output, which the backward pass
-keeps.
+``C_in·H·W · C_out·k·k`` (H, W its input size); a recurrent layer
+``T · (|W_ih| + |W_hh|)``; activations, pooling and normalisation count as free (their
+elementwise work is small beside the products). Activation memory is the size of each
+layer's output, which the backward pass keeps.
 """
 
 from __future__ import annotations
