@@ -73,7 +73,8 @@ DILATED = [
 
 
 def dilated_conv_loops(x, W, b, s, p, d):
-    """The definition, one loop per index: z[i,o,r,q] = b[o] + Σ W[o,c,u,v] x_pad[.., s r + d u, ..]."""
+    """The definition, one loop per index:
+    z[i, o, r, q] = b[o] + Σ_{c,u,v} W[o, c, u, v] x_pad[i, c, s r + d u, s q + d v]."""
     m, C, H, Wd = x.shape
     C_out, _, k, _ = W.shape
     xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
@@ -366,7 +367,8 @@ def test_batchnorm2d_is_batchnorm1d_on_the_pixels():
     out1 = bn1.forward(rows).reshape(3, 5, 2, 4).transpose(0, 3, 1, 2)
     dx1 = bn1.backward(dout.transpose(0, 2, 3, 1).reshape(-1, 4))
     assert np.max(np.abs(bn2.forward(x) - out1)) < 1e-13
-    assert np.max(np.abs(bn2.backward(dout) - dx1.reshape(3, 5, 2, 4).transpose(0, 3, 1, 2))) < 1e-13
+    dx2 = bn2.backward(dout)
+    assert np.max(np.abs(dx2 - dx1.reshape(3, 5, 2, 4).transpose(0, 3, 1, 2))) < 1e-13
     for a, b in zip(bn2.grads + bn2.buffers(), bn1.grads + bn1.buffers()):
         assert np.max(np.abs(a - b)) < 1e-12
 
@@ -425,7 +427,7 @@ def test_global_avg_pool_forward_backward_and_gradient_check():
 def test_global_avg_pool_matches_torch(torch):
     x, G = images((3, 4, 5, 7), 61), images((3, 4), 62, 1.0, 0)
     gap = GlobalAvgPool2d()
-    out, dx = gap.forward(x), None
+    out = gap.forward(x)
     dx = gap.backward(G)
     xt = torch.tensor(x, requires_grad=True)
     out_t = torch.nn.functional.adaptive_avg_pool2d(xt, 1).flatten(1)
@@ -652,3 +654,14 @@ def test_batchnorm_in_training_mode_couples_every_pixel():
     dout[0, 0, 4, 4] = 1.0
     assert np.all(stack.backward(dout) != 0)
     assert receptive_field(layers).size == 3
+
+
+def test_float32_stays_float32():
+    x = images((2, 3, 6, 6), 95).astype(np.float32)
+    for layer in (Conv2d(3, 2, 3, padding=2, dilation=2, dtype="float32", seed=0),
+                  ConvTranspose2d(3, 2, 3, stride=2, output_padding=1, dtype="float32", seed=0),
+                  GlobalAvgPool2d()):  # fmt: skip
+        out = layer.forward(x)
+        assert out.dtype == np.float32
+        assert layer.backward(np.ones_like(out)).dtype == np.float32
+        assert all(a.dtype == np.float32 for a in layer.params + layer.grads)
