@@ -141,6 +141,17 @@ def test_output_size_formula_with_dilation():
         output_size(6, 3, 1, 0, 3)
 
 
+def test_dilated_conv_bad_arguments_and_input():
+    with pytest.raises(ValueError, match="dilation"):
+        Conv2d(1, 1, 3, dilation=0)
+    with pytest.raises(ValueError, match="dilation"):
+        Conv2d(1, 1, 3, dilation=1.5)
+    with pytest.raises(ValueError, match=r"dilated kernel \(3·\(3 − 1\) \+ 1 = 7\) is larger"):
+        Conv2d(1, 1, 3, dilation=3).forward(np.zeros((1, 1, 6, 9)))
+    with pytest.raises(ValueError, match=r"\(m, 2, H, W\); got shape \(1, 1, 9, 9\)"):
+        Conv2d(2, 1, 3, dilation=2).forward(np.zeros((1, 1, 9, 9)))
+
+
 def test_dilation_one_is_the_plain_convolution():
     x = np.random.default_rng(0).standard_normal((2, 2, 6, 7))
     plain, dilated = Conv2d(2, 3, 3, padding=1, seed=0), Conv2d(2, 3, 3, padding=1, seed=0,
