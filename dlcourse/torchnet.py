@@ -77,7 +77,14 @@ def _module_name(module: nn.Module) -> str | None:
 def to_module(net: Network, device=None) -> nn.Sequential:
     """``net`` as ``nn.Sequential(Linear, g, Linear, g, ..., Linear, output)`` with identical
     weights (copies), in the network's dtype, on ``device`` (default: the network's device,
-    CPU for a NumPy network)."""
+    CPU for a NumPy network). A :class:`~dlcourse.layers.Model` or layers go through
+    :func:`dlcourse.torchlayers.layers_to_module`."""
+    from dlcourse.layers import Layer, Model
+
+    if isinstance(net, (Layer, Model)):
+        from dlcourse.torchlayers import layers_to_module
+
+        return layers_to_module(net, device)
     if not isinstance(net, Network):
         raise TypeError(f"to_module expects a dlcourse Network; got {type(net).__name__}")
     device = get_device(device) if device is not None else (net.device or torch.device("cpu"))

@@ -6,6 +6,10 @@
 - :mod:`~dlcourse.layers.dropconnect`: DropConnect (dropped weights instead of units);
 - :mod:`~dlcourse.layers.normalization`: BatchNorm1d;
 - :mod:`~dlcourse.layers.conv`: Conv2d, MaxPool2d, AvgPool2d, Flatten (images (m, C, H, W));
+  GlobalAvgPool2d;
+- :mod:`~dlcourse.layers.conv_transpose`: ConvTranspose2d (the adjoint of Conv2d);
+- :mod:`~dlcourse.layers.batchnorm2d`: BatchNorm2d (per-channel statistics of images);
+- :mod:`~dlcourse.layers.receptive_field`: ``receptive_field`` of a stack of layers;
 - :mod:`~dlcourse.layers.model`: ``Model``, a trainable stack of layers with a cost;
 - :mod:`~dlcourse.layers.recurrent`: RNN, LSTM, GRU (BPTT), LastStep, PerElement;
 - :mod:`~dlcourse.layers.sets`: SetPool (max/mean over set elements), MixtureOfExperts;
@@ -14,12 +18,15 @@
 """
 
 from dlcourse.layers.base import Concat, Layer, Residual, Sequential, Sum
+from dlcourse.layers.batchnorm2d import BatchNorm2d
 from dlcourse.layers.config import from_config
-from dlcourse.layers.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
+from dlcourse.layers.conv import AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, MaxPool2d
+from dlcourse.layers.conv_transpose import ConvTranspose2d
 from dlcourse.layers.core import Activation, Dropout, Linear
 from dlcourse.layers.dropconnect import DropConnect
 from dlcourse.layers.model import Model
 from dlcourse.layers.normalization import BatchNorm1d
+from dlcourse.layers.receptive_field import receptive_field
 from dlcourse.layers.recurrent import GRU, LSTM, RNN, LastStep, PerElement
 from dlcourse.layers.sets import MixtureOfExperts, SetPool
 from dlcourse.layers.summary import summary
@@ -49,4 +56,8 @@ __all__ = [
     "SetPool",
     "MixtureOfExperts",
     "summary",
+    "BatchNorm2d",
+    "ConvTranspose2d",
+    "GlobalAvgPool2d",
+    "receptive_field",
 ]

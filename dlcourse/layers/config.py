@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from dlcourse.layers.base import Concat, Layer, Residual, Sequential, Sum
-from dlcourse.layers.conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
+from dlcourse.layers.batchnorm2d import BatchNorm2d
+from dlcourse.layers.conv import AvgPool2d, Conv2d, Flatten, GlobalAvgPool2d, MaxPool2d
+from dlcourse.layers.conv_transpose import ConvTranspose2d
 from dlcourse.layers.core import Activation, Dropout, Linear
 from dlcourse.layers.dropconnect import DropConnect
 from dlcourse.layers.normalization import BatchNorm1d
@@ -32,7 +34,23 @@ def _builders() -> dict[str, Any]:
             c["padding"],
             c["init"],
             dtype=c["dtype"],
+            dilation=c.get("dilation", 1),  # files written before dilation existed lack it
         ),
+        "BatchNorm2d": lambda c: BatchNorm2d(
+            c["num_features"], c["eps"], c["momentum"], c["affine"], c["dtype"]
+        ),
+        "ConvTranspose2d": lambda c: ConvTranspose2d(
+            c["in_channels"],
+            c["out_channels"],
+            c["kernel_size"],
+            c["stride"],
+            c["padding"],
+            c["output_padding"],
+            c["init"],
+            dtype=c["dtype"],
+            dilation=c["dilation"],
+        ),
+        "GlobalAvgPool2d": lambda c: GlobalAvgPool2d(),
         "MaxPool2d": lambda c: MaxPool2d(c["kernel_size"], c["stride"]),
         "AvgPool2d": lambda c: AvgPool2d(c["kernel_size"], c["stride"]),
         "Flatten": lambda c: Flatten(),
@@ -82,7 +100,10 @@ def declared_shapes(config: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     if kind == "Conv2d":
         k = c["kernel_size"]
         return [(c["out_channels"], c["in_channels"], k, k), (c["out_channels"],)], []
-    if kind == "BatchNorm1d":
+    if kind == "ConvTranspose2d":
+        k = c["kernel_size"]
+        return [(c["in_channels"], c["out_channels"], k, k), (c["out_channels"],)], []
+    if kind in ("BatchNorm1d", "BatchNorm2d"):
         n = (c["num_features"],)
         return [n, n] if c["affine"] else [], [n, n]
     if kind in ("RNN", "LSTM", "GRU"):

@@ -1,14 +1,18 @@
 """Convolution and pooling layers on image batches of shape ``(m, C, H, W)`` (like torch).
 
 - :class:`Conv2d`: ``z[i, o] = b[o] + Σ_c W[o, c] ⋆ x[i, c]`` (cross-correlation, as in every
-  deep-learning library), with zero padding ``p`` and stride ``s``;
+  deep-learning library), with zero padding ``p``, stride ``s`` and dilation ``d``;
 - :class:`MaxPool2d`, :class:`AvgPool2d`: the maximum / mean of each ``k × k`` window;
+- :class:`GlobalAvgPool2d`: the mean of each channel over the whole image, ``(m, C, H, W) →
+  (m, C)``;
 - :class:`Flatten`: ``(m, C, H, W) → (m, C·H·W)`` so that a :class:`~dlcourse.layers.Linear`
   can follow.
 
-Output size along one axis (eq-conv-output-size): ``H_out = ⌊(H + 2p − k) / s⌋ + 1``; the
-rows or columns that do not fill a last window are dropped, as in torch. A kernel larger
-than the padded input is a ``ValueError``.
+Output size along one axis (eq-conv-output-size): ``H_out = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1``,
+which is ``⌊(H + 2p − k) / s⌋ + 1`` without dilation (``d = 1``). A dilated kernel reads the
+input at the offsets ``0, d, 2d, …, d(k − 1)``: it spans ``d(k − 1) + 1`` pixels with the same
+``k²`` weights. The rows or columns that do not fill a last window are dropped, as in torch.
+A (dilated) kernel larger than the padded input is a ``ValueError``.
 
 The convolution is vectorised with *im2col*: every window of the padded input becomes one
 column of a matrix ``cols_i`` of shape ``(C·k·k, H_out·W_out)`` per example, and the layer is
@@ -50,45 +54,57 @@ def _check_image(layer: str, x, channels: int | None = None) -> None:
         )
 
 
-def output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
-    """``⌊(n + 2p − k) / s⌋ + 1`` (eq-conv-output-size); ValueError if ``k > n + 2p``."""
-    if kernel_size > n + 2 * padding:
+def output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                dilation: int = 1) -> int:  # fmt: skip
+    """``⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1`` (eq-conv-output-size); ValueError if the dilated
+    kernel, ``d(k − 1) + 1`` pixels wide, is wider than the padded input ``n + 2p``."""
+    span = dilation * (kernel_size - 1) + 1
+    if span > n + 2 * padding:
+        what = f"kernel_size {kernel_size}"
+        if dilation != 1:
+            what = f"dilated kernel ({dilation}·({kernel_size} − 1) + 1 = {span})"
         raise ValueError(
-            f"kernel_size {kernel_size} is larger than the padded input "
-            f"({n} + 2·{padding} = {n + 2 * padding})"
+            f"{what} is larger than the padded input ({n} + 2·{padding} = {n + 2 * padding})"
         )
-    return (n + 2 * padding - kernel_size) // stride + 1
+    return (n + 2 * padding - span) // stride + 1
 
 
-def im2col(x: np.ndarray, kernel_size: int, stride: int = 1, padding: int = 0) -> np.ndarray:
+def im2col(x: np.ndarray, kernel_size: int, stride: int = 1, padding: int = 0,
+           dilation: int = 1) -> np.ndarray:  # fmt: skip
     """The windows of ``x`` (m, C, H, W) as a strided view of shape ``(m, C, k, k, H_out, W_out)``.
 
-    Entry ``[i, c, u, v, r, q]`` is ``x_pad[i, c, s·r + u, s·q + v]``. Reshaped to
+    Entry ``[i, c, u, v, r, q]`` is ``x_pad[i, c, s·r + d·u, s·q + d·v]``. Reshaped to
     ``(m, C·k·k, H_out·W_out)`` it is the matrix of eq-conv-im2col: column ``(r, q)`` of
-    example ``i`` holds the input window whose output position is ``(r, q)``.
+    example ``i`` holds the input window whose output position is ``(r, q)``. With dilation
+    the window is ``d(k − 1) + 1`` pixels wide and every ``d``-th pixel of it is kept.
     """
-    k, s, p = kernel_size, stride, padding
-    H_out = output_size(x.shape[2], k, s, p)
-    W_out = output_size(x.shape[3], k, s, p)
+    k, s, p, d = kernel_size, stride, padding, dilation
+    H_out = output_size(x.shape[2], k, s, p, d)
+    W_out = output_size(x.shape[3], k, s, p, d)
     if p:
         x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-    win = _windows(x, (k, k), axis=(2, 3))[:, :, : s * H_out : s, : s * W_out : s]
-    return win.transpose(0, 1, 4, 5, 2, 3)
+    span = d * (k - 1) + 1
+    win = _windows(x, (span, span), axis=(2, 3))[:, :, : s * H_out : s, : s * W_out : s]
+    return win[..., ::d, ::d].transpose(0, 1, 4, 5, 2, 3)
 
 
-def col2im(dcols: np.ndarray, x_shape, kernel_size: int, stride: int = 1, padding: int = 0):
+def col2im(dcols: np.ndarray, x_shape, kernel_size: int, stride: int = 1, padding: int = 0,
+           dilation: int = 1):  # fmt: skip
     """Adjoint of :func:`im2col`: add every window's entries back onto the image.
 
     ``dcols`` has shape ``(m, C, k, k, H_out, W_out)``; returns ``dx`` of shape ``x_shape``
-    (m, C, H, W). One strided addition per kernel offset ``(u, v)``; overlapping windows add up.
+    (m, C, H, W). One strided addition per kernel offset ``(u, v)``, onto the pixels
+    ``(d·u + s·r, d·v + s·q)``; overlapping windows add up.
     """
     m, C, H, W = x_shape
-    k, s, p = kernel_size, stride, padding
+    k, s, p, d = kernel_size, stride, padding, dilation
     H_out, W_out = dcols.shape[4], dcols.shape[5]
     dx = np.zeros((m, C, H + 2 * p, W + 2 * p), dtype=dcols.dtype)
     for u in range(k):
         for v in range(k):
-            dx[:, :, u : u + s * H_out : s, v : v + s * W_out : s] += dcols[:, :, u, v]
+            rows = slice(d * u, d * u + s * H_out, s)
+            cols = slice(d * v, d * v + s * W_out, s)
+            dx[:, :, rows, cols] += dcols[:, :, u, v]
     return dx[:, :, p : p + H, p : p + W] if p else dx
 
 
@@ -96,7 +112,9 @@ class Conv2d(AffineLayer):
     """2-D convolution (cross-correlation) with ``W`` (C_out, C_in, k, k) and ``b`` (C_out,).
 
     Forward (eq-conv-channels): ``z[i, o, r, q] = b[o] + Σ_{c, u, v} W[o, c, u, v]
-    x_pad[i, c, s·r + u, s·q + v]``, input (m, C_in, H, W), output (m, C_out, H_out, W_out).
+    x_pad[i, c, s·r + d·u, s·q + d·v]``, input (m, C_in, H, W), output (m, C_out, H_out, W_out)
+    with ``H_out = ⌊(H + 2p − d(k − 1) − 1) / s⌋ + 1``; the dilation ``d`` (default 1, the
+    plain convolution) spreads the ``k × k`` taps ``d`` pixels apart.
     With ``cols_i`` the im2col matrix of example ``i`` (C_in·k·k, H_out·W_out) and ``W`` seen as
     a (C_out, C_in·k·k) matrix this is ``z_i = W cols_i + b`` (eq-conv-im2col).
 
@@ -110,19 +128,20 @@ class Conv2d(AffineLayer):
     input_ndim = 4
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, init="he",
-                 seed=None, rng=None, dtype="float64"):  # fmt: skip
+                 seed=None, rng=None, dtype="float64", dilation=1):  # fmt: skip
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.out_channels = check_positive_int(out_channels, "out_channels")
         self.kernel_size = check_positive_int(kernel_size, "kernel_size")
         self.stride = check_positive_int(stride, "stride")
         self.padding = _check_nonneg_int(padding, "padding")
+        self.dilation = check_positive_int(dilation, "dilation")
         k = self.kernel_size
         self._init_params((self.out_channels, self.in_channels, k, k), init, seed, rng, dtype)
         self._cols = self._x_shape = None
 
     def forward(self, x, training=True):
         _check_image("Conv2d", x, self.in_channels)
-        win = im2col(x, self.kernel_size, self.stride, self.padding)
+        win = im2col(x, self.kernel_size, self.stride, self.padding, self.dilation)
         m, H_out, W_out = win.shape[0], win.shape[4], win.shape[5]
         cols = win.reshape(m, -1, H_out * W_out)  # (m, C_in·k·k, H_out·W_out): the copy
         z = self.W.reshape(self.out_channels, -1) @ cols  # one BLAS product per example
@@ -139,14 +158,14 @@ class Conv2d(AffineLayer):
         k = self.kernel_size
         dcols = self.W.reshape(self.out_channels, -1).T @ delta  # (m, C_in·k·k, H_out·W_out)
         dcols = dcols.reshape(m, self.in_channels, k, k, H_out, W_out)
-        return col2im(dcols, self._x_shape, k, self.stride, self.padding)
+        return col2im(dcols, self._x_shape, k, self.stride, self.padding, self.dilation)
 
     def config(self):
         init = self.init if isinstance(self.init, str) else "constant"
         return {"type": "Conv2d", "in_channels": self.in_channels,
                 "out_channels": self.out_channels, "kernel_size": self.kernel_size,
-                "stride": self.stride, "padding": self.padding, "init": init,
-                "dtype": np.dtype(self.dtype).name}  # fmt: skip
+                "stride": self.stride, "padding": self.padding, "dilation": self.dilation,
+                "init": init, "dtype": np.dtype(self.dtype).name}  # fmt: skip
 
 
 class _Pool2d(Layer):
@@ -228,6 +247,35 @@ class AvgPool2d(_Pool2d):
         return dx
 
 
+class GlobalAvgPool2d(Layer):
+    """Mean of each channel over the whole image: ``(m, C, H, W) → (m, C)``.
+
+    Forward: ``out[i, c] = (1 / HW) Σ_{r, q} x[i, c, r, q]`` (``nn.AdaptiveAvgPool2d(1)``
+    followed by ``flatten(1)`` in torch). It replaces the large fully connected layers at the
+    end of a convolutional network (Network in Network, ResNet): the classifier then has
+    ``C · n_classes`` weights whatever the image size. Backward spreads ``dout[i, c] / HW``
+    evenly over the ``H·W`` pixels of channel ``c``.
+    """
+
+    input_ndim = 4
+
+    def __init__(self):
+        self._shape = None
+
+    def forward(self, x, training=True):
+        _check_image("GlobalAvgPool2d", x)
+        self._shape = x.shape
+        return x.mean(axis=(2, 3))
+
+    def backward(self, dout):
+        m, C, H, W = _cached(self, self._shape)
+        share = dout / (H * W)
+        return np.broadcast_to(share[:, :, None, None], (m, C, H, W)).copy()
+
+    def config(self):
+        return {"type": "GlobalAvgPool2d"}
+
+
 class Flatten(Layer):
     """``(m, C, H, W) → (m, C·H·W)`` in C order (as ``torch.flatten(x, 1)``); backward reshapes."""
 
@@ -251,4 +299,5 @@ class Flatten(Layer):
         return {"type": "Flatten"}
 
 
-__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "im2col", "col2im", "output_size"]
+__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Flatten", "im2col", "col2im",
+           "output_size"]  # fmt: skip

@@ -8,10 +8,11 @@ be omitted.
 
 Counting rules (per example): a Linear layer on r rows costs ``r · n_in · n_out``
 multiply–adds (r > 1 when it is applied to every element of a set or sequence); a Conv2d
-``C_out·H_out·W_out · C_in·k·k``; a recurrent layer ``T · (|W_ih| + |W_hh|)``; activations,
-pooling and normalisation count as free (their elementwise work is small beside the
-products). Activation memory is the size of each layer's output, which the backward pass
-keeps.
+``C_out·H_out·W_out · C_in·k·k`` (whatever its dilation); a ConvTranspose2d
+``C_in·H·W · C_out·k·k`` (H, W its input size); a recurrent layer
+``T · (|W_ih| + |W_hh|)``; activations, pooling and normalisation count as free (their
+elementwise work is small beside the products). Activation memory is the size of each
+layer's output, which the backward pass keeps.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def _mult_adds(layer: Layer, x, out) -> int:
         return int(np.prod(out.shape[:-1])) * int(layer.W.size)
     if kind == "Conv2d":
         return int(out.size) * int(layer.W[0].size)
+    if kind == "ConvTranspose2d":  # every input pixel of every channel adds a C_out·k·k patch
+        return int(x.size) * int(layer.W[0].size)
     if kind in ("RNN", "LSTM", "GRU"):
         return int(x.shape[0] * x.shape[1]) * int(layer.W_ih.size + layer.W_hh.size)
     return 0
