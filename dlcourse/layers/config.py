@@ -11,6 +11,7 @@ from dlcourse.layers.dropconnect import DropConnect
 from dlcourse.layers.normalization import BatchNorm1d
 from dlcourse.layers.recurrent import GRU, LSTM, RNN, LastStep, PerElement
 from dlcourse.layers.sets import MixtureOfExperts, SetPool
+from dlcourse.layers.transformer_config import TRANSFORMER_BUILDERS, transformer_shapes  # noqa: I001
 
 
 def _builders() -> dict[str, Any]:
@@ -49,6 +50,7 @@ def _builders() -> dict[str, Any]:
         "MixtureOfExperts": lambda c: MixtureOfExperts(
             [from_config(e) for e in c["experts"]], from_config(c["gate"])
         ),
+        **TRANSFORMER_BUILDERS,
     }
 
 
@@ -88,6 +90,8 @@ def declared_shapes(config: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     if kind in ("RNN", "LSTM", "GRU"):
         gh = {"RNN": 1, "LSTM": 4, "GRU": 3}[kind] * c["n_hidden"]
         return [(gh, c["n_in"]), (gh, c["n_hidden"]), (gh,), (gh,)], []
+    if kind in TRANSFORMER_BUILDERS:
+        return transformer_shapes(c), []
     params: list[tuple] = []
     buffers: list[tuple] = []
     for child in _children(c):
