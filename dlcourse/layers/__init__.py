@@ -27,13 +27,15 @@ from dlcourse.layers.normalization import BatchNorm1d
 from dlcourse.layers.recurrent import GRU, LSTM, RNN, LastStep, PerElement
 from dlcourse.layers.sets import MixtureOfExperts, SetPool
 from dlcourse.layers.summary import summary
-from dlcourse.layers.layernorm import LayerNorm  # noqa: I001
+
+# isort: split
 from dlcourse.layers.embedding import (
     Embedding,
     LearnedPositionalEncoding,
     SinusoidalPositionalEncoding,
     sinusoidal_encoding,
 )
+from dlcourse.layers.layernorm import LayerNorm
 from dlcourse.layers.multihead import MultiHeadAttention
 from dlcourse.layers.transformer import TransformerEncoderLayer
 

@@ -11,7 +11,9 @@ from dlcourse.layers.dropconnect import DropConnect
 from dlcourse.layers.normalization import BatchNorm1d
 from dlcourse.layers.recurrent import GRU, LSTM, RNN, LastStep, PerElement
 from dlcourse.layers.sets import MixtureOfExperts, SetPool
-from dlcourse.layers.transformer_config import TRANSFORMER_BUILDERS, transformer_shapes  # noqa: I001
+
+# isort: split
+from dlcourse.layers.transformer_config import TRANSFORMER_BUILDERS, transformer_shapes
 
 
 def _builders() -> dict[str, Any]:

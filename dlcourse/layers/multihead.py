@@ -71,8 +71,9 @@ def attention_bias(m, num_heads, T_q, T_k, attn_mask=None, key_padding_mask=None
         elif add.shape == (m * num_heads, T_q, T_k):
             B = B + add.reshape(m, num_heads, T_q, T_k)
         else:
-            raise ValueError(f"attn_mask must have shape ({T_q}, {T_k}) or ({m * num_heads}, "
-                             f"{T_q}, {T_k}) = (m·num_heads, T_q, T_k); got {add.shape}")  # fmt: skip
+            per_head = (m * num_heads, T_q, T_k)
+            raise ValueError(f"attn_mask must have shape ({T_q}, {T_k}) or (m·num_heads, T_q, "
+                             f"T_k) = {per_head}; got {add.shape}")  # fmt: skip
         given = True
     if key_padding_mask is not None:
         add = _additive(key_padding_mask, "key_padding_mask", dtype)

@@ -22,9 +22,7 @@ TRANSFORMER_BUILDERS: dict[str, Any] = {
     "Embedding": lambda c: Embedding(
         c["num_embeddings"], c["embedding_dim"], c["padding_idx"], dtype=c["dtype"]
     ),
-    "SinusoidalPositionalEncoding": lambda c: SinusoidalPositionalEncoding(
-        c["d_model"], c["base"]
-    ),
+    "SinusoidalPositionalEncoding": lambda c: SinusoidalPositionalEncoding(c["d_model"], c["base"]),
     "LearnedPositionalEncoding": lambda c: LearnedPositionalEncoding(
         c["max_len"], c["d_model"], c["std"], dtype=c["dtype"]
     ),
@@ -32,8 +30,15 @@ TRANSFORMER_BUILDERS: dict[str, Any] = {
         c["embed_dim"], c["num_heads"], c["dropout"], c["causal"], dtype=c["dtype"]
     ),
     "TransformerEncoderLayer": lambda c: TransformerEncoderLayer(
-        c["d_model"], c["nhead"], c["dim_feedforward"], c["dropout"], c["activation"],
-        c["layer_norm_eps"], c["norm_first"], c["causal"], dtype=c["dtype"],
+        c["d_model"],
+        c["nhead"],
+        c["dim_feedforward"],
+        c["dropout"],
+        c["activation"],
+        c["layer_norm_eps"],
+        c["norm_first"],
+        c["causal"],
+        dtype=c["dtype"],
     ),  # fmt: skip
 }
 
