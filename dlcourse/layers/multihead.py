@@ -23,6 +23,8 @@ and, with ``causal=True``, the causal mask (query t sees keys 0..t).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from dlcourse._validation import check_positive_int
@@ -199,7 +201,7 @@ class MultiHeadAttention(Layer):
         Q = _heads(x @ W_q.T + b_q, h)
         K = _heads(key @ W_k.T + b_k, h)
         V = _heads(value @ W_v.T + b_v, h)
-        S = Q @ K.swapaxes(-1, -2) * (1.0 / np.sqrt(self.head_dim))
+        S = Q @ K.swapaxes(-1, -2) * (1.0 / math.sqrt(self.head_dim))
         bias = attention_bias(m, h, T_q, T_k, attn_mask, key_padding_mask, self.causal, S.dtype)
         if bias is not None:
             S = S + bias
@@ -230,7 +232,7 @@ class MultiHeadAttention(Layer):
         if keep is not None:
             dP = dP * keep
         dS = P * (dP - np.sum(dP * P, axis=-1, keepdims=True))
-        scale = 1.0 / np.sqrt(self.head_dim)
+        scale = 1.0 / math.sqrt(self.head_dim)
         dQ, dK, dV = _merge(dS @ K * scale), _merge(dS.swapaxes(-1, -2) @ Q * scale), _merge(dV)
         W_q, W_k, W_v = np.split(self.in_proj_weight, 3)
         self.grad_in_proj_weight = np.concatenate([

@@ -564,3 +564,68 @@ def test_model_of_transformer_layers_learns_saves_and_counts(tmp_path):
     assert attention.mult_adds == 4 * 6 * 8 * 8 + 2 * 6 * 6 * 8
     assert attention.params == 4 * 8 * 8 + 4 * 8
     assert table.params == sum(p.size for p in model.parameters())
+
+
+# ---------------------------------------------------------------------------- torch bridge
+
+
+BRIDGED = [  # (layer, an input for it)
+    (lambda: LayerNorm(6, eps=1e-4), normal(2, 5, 6, seed=5)),
+    (lambda: LayerNorm((2, 6), elementwise_affine=False), normal(3, 2, 6, seed=5)),
+    (lambda: Embedding(9, 6, padding_idx=3), np.array([[1, 3, 8], [0, 0, 5]])),
+    (lambda: MultiHeadAttention(6, 3), normal(2, 5, 6, seed=5)),
+    (lambda: TransformerEncoderLayer(6, 2, 10, activation="gelu"), normal(2, 5, 6, seed=5)),
+    (lambda: TransformerEncoderLayer(6, 3, 8, norm_first=False, layer_norm_eps=1e-6),
+     normal(2, 5, 6, seed=5)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("make, x", BRIDGED)
+def test_layers_round_trip_through_torch(make, x):
+    torch = pytest.importorskip("torch")
+    from dlcourse.torchnet import layer_from_module, layer_to_module
+
+    layer = perturb(make(), seed=4)
+    module = layer_to_module(layer)
+    back = layer_from_module(module)
+    assert back.config() == layer.config()
+    for p, q in zip(back.params, layer.params, strict=True):
+        np.testing.assert_array_equal(p, q)
+    xt = torch.from_numpy(x)
+    out_t = module(xt, xt, xt)[0] if isinstance(layer, MultiHeadAttention) else module(xt)
+    np.testing.assert_allclose(back.forward(x), out_t.detach().numpy(), **PARITY)
+
+
+def test_torch_modules_convert_and_unsupported_ones_are_refused():
+    torch = pytest.importorskip("torch")
+    from dlcourse.torchnet import layer_from_module, layer_to_module
+
+    torch.manual_seed(0)
+    ref = torch.nn.TransformerEncoderLayer(8, 2, 12, 0.0, batch_first=True, dtype=torch.float64)
+    layer = layer_from_module(ref, causal=True)
+    assert not layer.norm_first and layer.causal and layer.dim_feedforward == 12
+    x = normal(2, 5, 8, seed=1)
+    mask = torch.triu(torch.ones(5, 5, dtype=torch.bool), 1)
+    np.testing.assert_allclose(layer.forward(x), ref(torch.from_numpy(x), src_mask=mask)
+                               .detach().numpy(), **PARITY)  # fmt: skip
+    with pytest.raises(ValueError, match="batch_first=True"):
+        layer_from_module(torch.nn.MultiheadAttention(8, 2))
+    with pytest.raises(ValueError, match="default layout"):
+        layer_from_module(torch.nn.MultiheadAttention(8, 2, batch_first=True, kdim=4, vdim=4))
+    with pytest.raises(TypeError, match="nn.LayerNorm"):
+        layer_from_module(torch.nn.Linear(3, 4))
+    with pytest.raises(TypeError, match="LayerNorm, Embedding"):
+        layer_to_module(Linear(3, 4))
+
+
+def test_float32_layers_stay_in_float32_and_agree_with_float64():
+    x = normal(2, 5, 8, seed=1)
+    for make in (lambda d: MultiHeadAttention(8, 2, causal=True, seed=3, dtype=d),
+                 lambda d: TransformerEncoderLayer(8, 2, 16, seed=3, dtype=d)):  # fmt: skip
+        single, double = make("float32"), make("float64")
+        assert all(p.dtype == np.float32 for p in single.params)
+        out = single.forward(x.astype(np.float32))
+        dx = single.backward(np.ones_like(out))
+        assert out.dtype == np.float32 and dx.dtype == np.float32
+        assert all(g.dtype == np.float32 for g in single.grads)
+        np.testing.assert_allclose(out, double.forward(x), rtol=1e-4, atol=1e-5)
