@@ -111,6 +111,13 @@ class Embedding(Layer):
                 "dtype": np.dtype(self.dtype).name}  # fmt: skip
 
 
+def _check_base(base) -> float:
+    ok = isinstance(base, (int, float, np.integer, np.floating)) and not isinstance(base, bool)
+    if not (ok and np.isfinite(base) and base > 1):
+        raise ValueError(f"base must be a number > 1; got {base!r}")
+    return float(base)
+
+
 def sinusoidal_encoding(T: int, d_model: int, base: float = 10000.0) -> np.ndarray:
     """The ``(T, d_model)`` matrix of Vaswani et al. (2017), float64::
 
@@ -123,10 +130,9 @@ def sinusoidal_encoding(T: int, d_model: int, base: float = 10000.0) -> np.ndarr
     """
     T = check_positive_int(T, "T")
     d_model = check_positive_int(d_model, "d_model")
-    if not (np.isfinite(base) and base > 1):
-        raise ValueError(f"base must be a number > 1; got {base!r}")
+    base = _check_base(base)
     t = np.arange(T, dtype=np.float64)[:, None]
-    freq = float(base) ** (-np.arange(0, d_model, 2, dtype=np.float64) / d_model)
+    freq = base ** (-np.arange(0, d_model, 2, dtype=np.float64) / d_model)
     pe = np.zeros((T, d_model))
     pe[:, 0::2] = np.sin(t * freq)
     pe[:, 1::2] = np.cos(t * freq[: d_model // 2])
@@ -145,8 +151,7 @@ class SinusoidalPositionalEncoding(Layer):
 
     def __init__(self, d_model, base=10000.0):
         self.d_model = check_positive_int(d_model, "d_model")
-        sinusoidal_encoding(1, self.d_model, base)  # validates base
-        self.base = float(base)
+        self.base = _check_base(base)
         self._table = np.zeros((0, self.d_model))
         self._shape = None
 
