@@ -8,6 +8,10 @@ output activation (sigmoid, softmax, identity) is the last module, so the module
 ``A^L`` and :func:`network_cost` applied to it is the Network's cost: autograd through it gives
 the gradients of BP1–BP4 (for softmax + cross-entropy, autograd differentiates the softmax
 and the log and arrives at ``A^L − Y``, the closed form of BP1).
+
+``layer_to_module`` / ``layer_from_module`` do the same for the attention-era layers
+(LayerNorm, Embedding, MultiHeadAttention, TransformerEncoderLayer), whose parameters are laid
+out as torch's, so they are copied unchanged in both directions.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from dlcourse import layers as L
 from dlcourse._validation import check_positive_int
 from dlcourse._validation import one_hot as to_one_hot
 from dlcourse.backend import get_device, to_backend, to_numpy
@@ -152,6 +157,107 @@ def from_module(module: nn.Module, cost=None, dtype=None, device=None, seed=None
         net.weights[l - 1] = to_backend(to_numpy(lin.weight), net.device, net.dtype)
         net.biases[l - 1] = to_backend(to_numpy(lin.bias), net.device, net.dtype)
     return net
+
+
+def _copy_params(source, target) -> None:
+    """Copy ``source``'s parameters into ``target``'s, in order; either is a dlcourse layer
+    (``params``, NumPy) or a torch module (``parameters()``); the shapes must agree."""
+    src = [to_numpy(p.detach()) if isinstance(p, torch.Tensor) else p for p in
+           (source.parameters() if isinstance(source, nn.Module) else source.params)]  # fmt: skip
+    dst = list(target.parameters() if isinstance(target, nn.Module) else target.params)
+    if [tuple(p.shape) for p in src] != [tuple(p.shape) for p in dst]:
+        raise ValueError(f"parameter shapes differ: {[tuple(p.shape) for p in src]} vs "
+                         f"{[tuple(p.shape) for p in dst]}")  # fmt: skip
+    with torch.no_grad():
+        for a, b in zip(src, dst):
+            if isinstance(b, torch.Tensor):
+                b.copy_(torch.as_tensor(np.asarray(a)))
+            else:
+                b[...] = a
+
+
+def layer_to_module(layer, device=None) -> nn.Module:
+    """The torch module that computes what the attention-era ``layer`` computes, with its
+    parameters copied (one to one, ``params`` order = ``parameters()`` order):
+
+    - ``LayerNorm`` -> ``nn.LayerNorm``; ``Embedding`` -> ``nn.Embedding``;
+    - ``MultiHeadAttention`` -> ``nn.MultiheadAttention(batch_first=True)`` (it returns
+      ``(out, weights)``);
+    - ``TransformerEncoderLayer`` -> ``nn.TransformerEncoderLayer(batch_first=True)``.
+
+    A causal mask is an argument of torch's ``forward``, not part of the module: for a layer
+    built with ``causal=True`` pass ``attn_mask=`` (``src_mask=``) ``torch.triu(torch.ones(T,
+    T, dtype=torch.bool), 1)``. ``device`` defaults to the CPU.
+    """
+    dtype = getattr(torch, np.dtype(getattr(layer, "dtype", np.float64)).name)
+    kw = {"device": get_device(device) if device is not None else None, "dtype": dtype}
+    if isinstance(layer, L.LayerNorm):
+        module = nn.LayerNorm(layer.normalized_shape, layer.eps, layer.elementwise_affine, **kw)
+    elif isinstance(layer, L.Embedding):
+        module = nn.Embedding(layer.num_embeddings, layer.embedding_dim, layer.padding_idx, **kw)
+    elif isinstance(layer, L.MultiHeadAttention):
+        module = nn.MultiheadAttention(layer.embed_dim, layer.num_heads, layer.dropout,
+                                       batch_first=True, **kw)  # fmt: skip
+    elif isinstance(layer, L.TransformerEncoderLayer):
+        module = nn.TransformerEncoderLayer(
+            layer.d_model, layer.nhead, layer.dim_feedforward, layer.dropout, layer.activation,
+            layer.layer_norm_eps, batch_first=True, norm_first=layer.norm_first, **kw,
+        )  # fmt: skip
+    else:
+        raise TypeError("layer_to_module converts LayerNorm, Embedding, MultiHeadAttention and "
+                        f"TransformerEncoderLayer; got {type(layer).__name__}")  # fmt: skip
+    _copy_params(layer, module)
+    return module
+
+
+def layer_from_module(module: nn.Module, causal: bool = False):
+    """The dlcourse layer with the parameters of ``module``, the inverse of
+    :func:`layer_to_module`. Batch-first attention only, with torch's default options
+    otherwise (biases, no ``add_bias_kv``, key/value width = embed_dim); ``causal`` sets the
+    layer's causal mask (torch modules take it as a forward argument)."""
+    params = list(module.parameters())
+    dtype = str(params[0].dtype).removeprefix("torch.") if params else "float64"
+    if isinstance(module, nn.LayerNorm):
+        if module.elementwise_affine and module.bias is None:
+            raise ValueError("a LayerNorm without bias (bias=False) has no dlcourse counterpart")
+        layer = L.LayerNorm(module.normalized_shape, module.eps, module.elementwise_affine, dtype)
+    elif isinstance(module, nn.Embedding):
+        if module.max_norm is not None:
+            raise ValueError("an Embedding with max_norm has no dlcourse counterpart")
+        layer = L.Embedding(module.num_embeddings, module.embedding_dim, module.padding_idx,
+                            dtype=dtype)  # fmt: skip
+    elif isinstance(module, nn.MultiheadAttention):
+        _check_attention(module)
+        layer = L.MultiHeadAttention(module.embed_dim, module.num_heads, module.dropout, causal,
+                                     dtype=dtype)  # fmt: skip
+    elif isinstance(module, nn.TransformerEncoderLayer):
+        _check_attention(module.self_attn)
+        kind = getattr(module, "activation_relu_or_gelu", 0)
+        if kind not in (1, 2):
+            raise ValueError("only a ReLU or GELU TransformerEncoderLayer converts; got "
+                             f"activation {module.activation!r}")  # fmt: skip
+        layer = L.TransformerEncoderLayer(
+            module.self_attn.embed_dim, module.self_attn.num_heads, module.linear1.out_features,
+            module.dropout.p, "relu" if kind == 1 else "gelu", module.norm1.eps,
+            module.norm_first, causal, dtype=dtype,
+        )  # fmt: skip
+    else:
+        raise TypeError("layer_from_module converts nn.LayerNorm, nn.Embedding, "
+                        "nn.MultiheadAttention and nn.TransformerEncoderLayer; got "
+                        f"{type(module).__name__}")  # fmt: skip
+    _copy_params(module, layer)
+    return layer
+
+
+def _check_attention(mha: nn.MultiheadAttention) -> None:
+    if not mha.batch_first:
+        raise ValueError("dlcourse attention is batch first; build the torch module with "
+                         "batch_first=True")  # fmt: skip
+    if not mha._qkv_same_embed_dim or mha.in_proj_bias is None or mha.bias_k is not None:
+        raise ValueError("only torch attention with its default layout converts (kdim = vdim = "
+                         "embed_dim, bias=True, add_bias_kv=False)")  # fmt: skip
+    if mha.add_zero_attn:
+        raise ValueError("add_zero_attn=True has no dlcourse counterpart")
 
 
 def network_cost(name: str):
@@ -335,6 +441,8 @@ __all__ = [
     "fit_network",
     "fit_torch",
     "from_module",
+    "layer_from_module",
+    "layer_to_module",
     "network_cost",
     "to_module",
 ]

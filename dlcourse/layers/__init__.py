@@ -14,7 +14,11 @@
 - :mod:`~dlcourse.layers.recurrent`: RNN, LSTM, GRU (BPTT), LastStep, PerElement;
 - :mod:`~dlcourse.layers.sets`: SetPool (max/mean over set elements), MixtureOfExperts;
 - :mod:`~dlcourse.layers.summary`: ``summary`` (parameters, multiply-adds, memory per layer);
-- :mod:`~dlcourse.layers.config`: ``from_config``, rebuilding a layer from ``config()``.
+- :mod:`~dlcourse.layers.config`: ``from_config``, rebuilding a layer from ``config()``;
+- :mod:`~dlcourse.layers.layernorm`: LayerNorm;
+- :mod:`~dlcourse.layers.embedding`: Embedding, sinusoidal and learned positional encodings;
+- :mod:`~dlcourse.layers.multihead`: MultiHeadAttention (torch's layout, masks);
+- :mod:`~dlcourse.layers.transformer`: TransformerEncoderLayer (pre-norm or post-norm).
 """
 
 from dlcourse.layers.base import Concat, Layer, Residual, Sequential, Sum
@@ -30,6 +34,17 @@ from dlcourse.layers.receptive_field import receptive_field
 from dlcourse.layers.recurrent import GRU, LSTM, RNN, LastStep, PerElement
 from dlcourse.layers.sets import MixtureOfExperts, SetPool
 from dlcourse.layers.summary import summary
+
+# isort: split
+from dlcourse.layers.embedding import (
+    Embedding,
+    LearnedPositionalEncoding,
+    SinusoidalPositionalEncoding,
+    sinusoidal_encoding,
+)
+from dlcourse.layers.layernorm import LayerNorm
+from dlcourse.layers.multihead import MultiHeadAttention
+from dlcourse.layers.transformer import TransformerEncoderLayer
 
 __all__ = [
     "Layer",
@@ -60,4 +75,11 @@ __all__ = [
     "ConvTranspose2d",
     "GlobalAvgPool2d",
     "receptive_field",
+    "LayerNorm",
+    "Embedding",
+    "SinusoidalPositionalEncoding",
+    "LearnedPositionalEncoding",
+    "sinusoidal_encoding",
+    "MultiHeadAttention",
+    "TransformerEncoderLayer",
 ]

@@ -14,6 +14,9 @@ from dlcourse.layers.normalization import BatchNorm1d
 from dlcourse.layers.recurrent import GRU, LSTM, RNN, LastStep, PerElement
 from dlcourse.layers.sets import MixtureOfExperts, SetPool
 
+# isort: split
+from dlcourse.layers.transformer_config import TRANSFORMER_BUILDERS, transformer_shapes
+
 
 def _builders() -> dict[str, Any]:
     return {
@@ -67,6 +70,7 @@ def _builders() -> dict[str, Any]:
         "MixtureOfExperts": lambda c: MixtureOfExperts(
             [from_config(e) for e in c["experts"]], from_config(c["gate"])
         ),
+        **TRANSFORMER_BUILDERS,
     }
 
 
@@ -109,6 +113,8 @@ def declared_shapes(config: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     if kind in ("RNN", "LSTM", "GRU"):
         gh = {"RNN": 1, "LSTM": 4, "GRU": 3}[kind] * c["n_hidden"]
         return [(gh, c["n_in"]), (gh, c["n_hidden"]), (gh,), (gh,)], []
+    if kind in TRANSFORMER_BUILDERS:
+        return transformer_shapes(c), []
     params: list[tuple] = []
     buffers: list[tuple] = []
     for child in _children(c):

@@ -10,9 +10,11 @@ Counting rules (per example): a Linear layer on r rows costs ``r · n_in · n_ou
 multiply–adds (r > 1 when it is applied to every element of a set or sequence); a Conv2d
 ``C_out·H_out·W_out · C_in·k·k`` (whatever its dilation); a ConvTranspose2d
 ``C_in·H·W · C_out·k·k`` (H, W its input size); a recurrent layer
-``T · (|W_ih| + |W_hh|)``; activations, pooling and normalisation count as free (their
-elementwise work is small beside the products). Activation memory is the size of each
-layer's output, which the backward pass keeps.
+``T · (|W_ih| + |W_hh|)``; multi-head self-attention on T positions of width E ``4 T E²``
+(the q, k, v and output projections) plus ``2 T² E`` (the scores Q Kᵀ and the mix P V over
+all heads); activations, pooling and normalisation count as free (their elementwise work is
+small beside the products). Activation memory is the size of each layer's output, which the
+backward pass keeps.
 """
 
 from __future__ import annotations
@@ -90,6 +92,9 @@ def _mult_adds(layer: Layer, x, out) -> int:
         return int(x.size) * int(layer.W[0].size)
     if kind in ("RNN", "LSTM", "GRU"):
         return int(x.shape[0] * x.shape[1]) * int(layer.W_ih.size + layer.W_hh.size)
+    if kind == "MultiHeadAttention":  # self-attention: projections, then Q Kᵀ and P V
+        m, T, E = x.shape
+        return m * (4 * T * E * E + 2 * T * T * E)
     return 0
 
 
@@ -120,8 +125,8 @@ def summary(model, input_shape: tuple[int, ...] | None = None, dtype="float64") 
     for leaf in _leaves(body):
         original = leaf.forward
 
-        def recorder(x, training=True, _leaf=leaf, _original=original):
-            out = _original(x, training)
+        def recorder(x, training=True, _leaf=leaf, _original=original, **kwargs):
+            out = _original(x, training, **kwargs)  # kwargs: masks of an attention layer
             name = type(_leaf).__name__
             params = sum(int(p.size) for p in _leaf.params)
             rows.append(LayerCost(name, tuple(out.shape), params, _mult_adds(_leaf, x, out),
