@@ -93,7 +93,8 @@ def test_the_website_shows_every_stored_value(built_book, notebook):
     expected = []
     for cell in nb.cells:
         stored = {e["expression"]: e["result"] for e in cell.metadata.get(METADATA_KEY, [])}
-        expected += [shown_text(stored[e]) for e in re.findall(r"\{eval\}`([^`]+)`", prose_of(cell))]
+        quoted = re.findall(r"\{eval\}`([^`]+)`", prose_of(cell))
+        expected += [shown_text(stored[e]) for e in quoted]
     # the rendered spans are the stored values, role for role (exercise solutions included)
     assert sorted(shown) == sorted(expected), (
         f"{notebook.name}: the page shows other values than those stored"
