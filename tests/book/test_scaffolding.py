@@ -121,6 +121,8 @@ def findings(cells: list[dict]) -> list[tuple[int, int, str, str]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and id(node) not in own:
                 visible_use[node.id] = visible_use.get(node.id, 0) + 1
+            elif isinstance(node, ast.Attribute):
+                visible_use[node.attr] = visible_use.get(node.attr, 0) + 1
     found = []
     for index, cell in code:
         if is_hidden(cell):
@@ -138,7 +140,9 @@ def findings(cells: list[dict]) -> list[tuple[int, int, str, str]]:
                 found.append((index, row, line, "result-file bookkeeping"))
             elif tok.type == tokenize.COMMENT and BUILD_COMMENT.search(tok.string):
                 found.append((index, row, line, "a comment about the build, not the subject"))
-        for node in defined_names(parse(text)):
+        for node in parse(text).body:  # the cell's own functions and classes, not methods
+            if not isinstance(node, ast.FunctionDef | ast.ClassDef):
+                continue
             only_hidden = node.name in hidden_use and not visible_use.get(node.name)
             if node.name not in helpers and only_hidden:
                 found.append(
