@@ -385,6 +385,20 @@ def test_search_finds_backpropagation(server, browser):
     assert hits >= 3, f"the search found only {hits} pages for 'backpropagation'"
 
 
+def test_the_exercise_index_keeps_its_columns_readable(server, browser):
+    """At a desktop width no column of the exercise index is squeezed to a few letters: the
+    prose rule ``overflow-wrap: anywhere`` once lowered every cell's minimum width to one
+    letter, and the table layout shrank two columns to 63 px at 1,280 px (now 86 and 237)."""
+    browser.set_window_size(1280, 2000)
+    browser.get(f"{server}/book/exercise_index.html")
+    widths = browser.execute_script(
+        "return Array.from(document.querySelectorAll('main table th'))"
+        ".map(th => Math.round(th.getBoundingClientRect().width));"
+    )
+    assert len(widths) == 5, f"expected the five columns of the exercise index, got {widths}"
+    assert min(widths) >= 80, f"a column of the exercise index is {min(widths)} px wide: {widths}"
+
+
 AXE = Path(__file__).resolve().parents[2] / ".venv" / "npm" / "node_modules" / "axe-core"
 
 

@@ -6,6 +6,8 @@ The build itself happens once per session in the ``built_book`` fixture (conftes
 from __future__ import annotations
 
 import re
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +63,28 @@ def test_no_raw_widget_or_error_output(built_book, toc_sources):
         html = built_book.page(doc).read_text(encoding="utf-8")
         assert "Traceback (most recent call last)" not in html, f"{doc} shows a traceback"
         assert "VBox(children=" not in html, f"{doc} shows a widget's text fallback"
+
+
+def test_the_bibliography_is_labelled_like_the_author_year_citations(built_book):
+    """The text cites "[Nielsen, 2015]"; the bibliography's labels read the same way
+    (book/_ext/author_year_labels.py), and every work is listed once."""
+    html = built_book.page("book/bibliography").read_text(encoding="utf-8")
+    labels = re.findall(
+        r'<span class="label"><span class="fn-bracket">\[</span>(.*?)<span', html, re.S
+    )
+    assert len(labels) >= 40, f"only {len(labels)} entries in the bibliography"
+    author_year = re.compile(r"^[^\d\[\]]+?(?: and [^\d,]+| et al\.)?, \d{4}[a-z]?$")
+    odd = [label for label in labels if not author_year.match(label)]
+    assert not odd, f"labels that are not author-year: {odd[:10]}"
+    assert "Nielsen, 2015" in labels and "Rumelhart et al., 1986" in labels, labels[:10]
+
+
+def test_every_work_has_one_entry_in_the_bibliography():
+    """Two keys for one paper (he2016 and he2016resnet, ...) listed it twice."""
+    from pybtex.database import parse_file
+
+    entries = parse_file(Path(__file__).resolve().parents[2] / "book" / "references.bib").entries
+    titles = Counter(re.sub(r"\W", "", e.fields.get("title", "").lower()) for e in entries.values())
+    twice = [key for key, e in entries.items()
+             if titles[re.sub(r"\W", "", e.fields.get("title", "").lower())] > 1]  # fmt: skip
+    assert not twice, f"one work under several keys: {sorted(twice)}"
