@@ -20,7 +20,8 @@ TORCH_INDEX = $(shell $(PYTHON) tools/lock.py --torch-index)
 EXTRAS := $(if $(strip $(TORCH)),all,book,dev)
 # The stamp names what was installed: another TORCH, or a new lock, installs again.
 STAMP  := $(VENV)/.installed-$(shell printf '%s' '$(EXTRAS) $(TORCH)' | cksum | cut -d' ' -f1)
-JB_OPTS ?=
+# warnings (and so a chapter whose execution fails) are errors, as in CI
+JB_OPTS ?= -W -n --keep-going
 
 .PHONY: help book test lab bench release publish clean distclean setup sysdeps data lock dist
 

@@ -27,15 +27,16 @@ import os
 import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 from urllib.parse import quote
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "lock.txt"
 BINDER = ROOT / "binder" / "requirements.txt"
 PYTHON = "3.11"  # the oldest Python the lock serves (Binder's, see binder/runtime.txt)
-TESTED_PYTHONS = ("3.11", "3.12", "3.13")  # the ones the lock is resolved for in the tests
+TESTED_PYTHONS = ("3.11", "3.12", "3.13", "3.14")  # the ones the lock is resolved for in the tests
 INDEX_NAME = "pytorch-cpu"
 
 HEADER = """\
