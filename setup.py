@@ -8,6 +8,11 @@ module (:func:`dlcourse.grading.public.public_files`) into the wheel's
 ``tests/`` (which holds the hidden tests), so a wheel built from the sdist ships them too.
 Editable installs generate nothing: in a checkout ``dlcourse.check`` reads
 ``tests/exercises`` itself.
+
+The same way, the wheel carries a copy of the benchmark results the chapters quote
+(``benchmarks/results/*.json``, not the ``*_quick.json`` smoke runs) in
+``dlcourse/_benchmark_results/``, for a chapter opened without the repository (Colab);
+:mod:`dlcourse.benchmark_results` prefers a checkout's files when there is one.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from setuptools.command.sdist import sdist
 ROOT = Path(__file__).resolve().parent
 SOURCE = ROOT / "tests" / "exercises"
 PUBLIC_TESTS = Path("dlcourse", "grading", "public_tests")
+RESULTS = ROOT / "benchmarks" / "results"
+PACKAGED_RESULTS = Path("dlcourse", "_benchmark_results")
 
 
 def write_public_tests(base: Path) -> None:
@@ -42,6 +49,21 @@ def write_public_tests(base: Path) -> None:
         (dest / name).write_text(text, encoding="utf-8")
 
 
+def write_results(base: Path, source: Path = RESULTS) -> None:
+    """Copy the result files of ``source`` into ``base/dlcourse/_benchmark_results/``.
+
+    A build from a partial copy without them (the Gradescope zip's wheel) ships none: the
+    chapters are not run there, and :mod:`dlcourse.benchmark_results` says they are absent.
+    """
+    files = [p for p in sorted(Path(source).glob("*.json")) if not p.stem.endswith("_quick")]
+    if not files:
+        return
+    dest = Path(base) / PACKAGED_RESULTS
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        (dest / path.name).write_bytes(path.read_bytes())
+
+
 class BuildPy(build_py):
     """``build_py`` plus the public tests, cut from ``tests/exercises`` when it is here."""
 
@@ -49,6 +71,10 @@ class BuildPy(build_py):
         super().run()
         if self.editable_mode:
             return
+        # from a checkout: benchmarks/results; from an sdist: the copy it carries
+        write_results(
+            Path(self.build_lib), RESULTS if RESULTS.is_dir() else ROOT / PACKAGED_RESULTS
+        )
         if SOURCE.is_dir():
             write_public_tests(Path(self.build_lib))
         elif not (ROOT / PUBLIC_TESTS / "conftest.py").is_file():
@@ -60,12 +86,14 @@ class BuildPy(build_py):
 
 
 class Sdist(sdist):
-    """``sdist`` with the generated public tests in place of ``tests/``."""
+    """``sdist`` with the generated public tests in place of ``tests/``, and the results."""
 
     def make_release_tree(self, base_dir, files) -> None:
         super().make_release_tree(base_dir, files)
         if SOURCE.is_dir():
             write_public_tests(Path(base_dir))
+        if RESULTS.is_dir():
+            write_results(Path(base_dir))
 
 
 setup(cmdclass={"build_py": BuildPy, "sdist": Sdist})

@@ -121,7 +121,9 @@ def build_autograder(
                 info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
                 info.external_attr = 0o100755 << 16
                 zf.writestr(info, text)
-            zf.writestr("requirements.txt", gradescope_image.requirements(python))
+            lock = Path(project, "requirements", "lock.txt") if project else None
+            lock = lock if lock is not None and lock.is_file() else None
+            zf.writestr("requirements.txt", gradescope_image.requirements(python, lock))
             zf.writestr(CONFIG, json.dumps(config, indent=2) + "\n")
             zf.write(wheel, wheel.name)
             zf.write(test_file, f"tests/{test_file.name}")

@@ -153,9 +153,33 @@ def required_python() -> str:
     raise ValueError("the Python the pinned releases need does not settle")
 
 
-def requirements(python: str) -> str:
-    """``requirements.txt``: ``name==version`` per pin (the bare name when not installed)."""
-    lines = [f"{name}=={version}" if version else name for name, version in pins(python).items()]
+def locked_versions(lock: Path, python: str) -> dict[str, str]:
+    """``{name: version}`` of the lock's lines (``requirements/lock.txt`` of a checkout,
+    ``name==version ; marker``) whose markers hold on a Linux image with ``python``."""
+    env = {**_environment(python), "extra": ""}
+    found = {}
+    for line in Path(lock).read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate(env):
+            versions = [s.version for s in requirement.specifier if s.operator == "=="]
+            found[canonicalize_name(requirement.name)] = versions[0] if versions else ""
+    return found
+
+
+def requirements(python: str, lock: Path | None = None) -> str:
+    """``requirements.txt``: ``name==version`` per pin (the bare name when not installed).
+
+    With ``lock`` (the course's lock of versions), a pin takes the lock's version, so the
+    autograder installs what ``make``, CI and Binder install.
+    """
+    locked = locked_versions(lock, python) if lock is not None else {}
+    lines = []
+    for name, version in pins(python).items():
+        version = locked.get(name) or version
+        lines.append(f"{name}=={version}" if version else name)
     return "\n".join(lines) + "\n"
 
 

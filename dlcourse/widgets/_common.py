@@ -22,4 +22,10 @@ class WidgetView:
     widget: object
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        render = getattr(self.widget, "_repr_mimebundle_", None)
+        if render is None:  # ipywidgets 7 (Colab's own): a box displays itself instead
+            from IPython.display import display
+
+            display(self.widget)
+            return None
+        return render(**kwargs)
