@@ -82,16 +82,15 @@ def _module_name(module: nn.Module) -> str | None:
 def to_module(net: Network, device=None) -> nn.Sequential:
     """``net`` as ``nn.Sequential(Linear, g, Linear, g, ..., Linear, output)`` with identical
     weights (copies), in the network's dtype, on ``device`` (default: the network's device,
-    CPU for a NumPy network). A :class:`~dlcourse.layers.Model` or layers go through
-    :func:`dlcourse.torchlayers.layers_to_module`."""
-    from dlcourse.layers import Layer, Model
-
-    if isinstance(net, (Layer, Model)):
-        from dlcourse.torchlayers import layers_to_module
-
-        return layers_to_module(net, device)
+    CPU for a NumPy network). A :class:`~dlcourse.layers.Model` or layers: use
+    :func:`dlcourse.torchlayers.layers_to_module` (which builds on this module)."""
     if not isinstance(net, Network):
-        raise TypeError(f"to_module expects a dlcourse Network; got {type(net).__name__}")
+        hint = (
+            "; for a layers.Model or layers use dlcourse.torchlayers.layers_to_module"
+            if type(net).__module__.startswith("dlcourse.layers")
+            else ""
+        )
+        raise TypeError(f"to_module expects a dlcourse Network; got {type(net).__name__}{hint}")
     device = get_device(device) if device is not None else (net.device or torch.device("cpu"))
     dtype = getattr(torch, np.dtype(net.dtype).name)
     layers: list[nn.Module] = []

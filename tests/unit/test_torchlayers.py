@@ -116,14 +116,17 @@ def test_round_trip_keeps_the_architecture_and_every_array():
     assert np.max(np.abs(again.forward(X) - model.forward(X))) < 1e-12
 
 
-def test_torchnet_to_module_accepts_models_and_layers():
+def test_layers_to_module_takes_models_and_layers_and_torchnet_points_there():
     model = randomise(cnn())
     X, _ = X_y(3)
     for source in (model, model.layers):
-        module = to_module(source).eval()
+        module = layers_to_module(source).eval()
         assert np.max(np.abs(module(torch.tensor(X)).detach().numpy() - model.forward(X))) < 1e-12
-    single = to_module(ConvTranspose2d(2, 1, 3, stride=2, output_padding=1, seed=0))
+    single = layers_to_module(ConvTranspose2d(2, 1, 3, stride=2, output_padding=1, seed=0))
     assert isinstance(single, nn.ConvTranspose2d) and single.output_padding == (1, 1)
+    # torchnet converts Networks only (torchlayers builds on it, not the other way round)
+    with pytest.raises(TypeError, match="torchlayers.layers_to_module"):
+        to_module(model)
 
 
 def test_an_idiomatic_torch_network_comes_back_as_layers():
