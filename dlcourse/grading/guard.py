@@ -46,6 +46,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "15": ("dlcourse.layers", "dlcourse.gradcheck"),
     "16": ("dlcourse.attention", "dlcourse.activations", "dlcourse.gradcheck"),
     "17": ("dlcourse.layers", "dlcourse.gradcheck"),
+    "18": ("dlcourse.layers", "dlcourse.gradcheck"),
 }
 TORCH_EXERCISES = ("10",)
 ATTEMPTS: list[str] = []  # messages of the refused imports, in order
