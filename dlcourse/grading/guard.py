@@ -45,6 +45,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "14": ("dlcourse.layers", "dlcourse.gradcheck"),
     "15": ("dlcourse.layers", "dlcourse.gradcheck"),
     "16": ("dlcourse.attention", "dlcourse.activations", "dlcourse.gradcheck"),
+    "17": ("dlcourse.layers", "dlcourse.gradcheck"),
+    "18": ("dlcourse.layers", "dlcourse.gradcheck"),
+    "19": ("dlcourse.layers", "dlcourse.attention", "dlcourse.gradcheck"),
 }
 TORCH_EXERCISES = ("10",)
 ATTEMPTS: list[str] = []  # messages of the refused imports, in order
