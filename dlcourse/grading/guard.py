@@ -24,6 +24,7 @@ worker loads this file by path, without the package.
 from __future__ import annotations
 
 import importlib.abc
+import importlib.machinery
 import sys
 import types
 
@@ -92,6 +93,9 @@ class _Refuse(importlib.abc.MetaPathFinder):
 def _stand_in(exercise: str | None) -> types.ModuleType:
     module = types.ModuleType("dlcourse", "Stand-in for dlcourse while grading.")
     module.__path__ = []  # a package, so that ``import dlcourse.X`` asks the finders
+    # a spec, so that importlib.util.find_spec("dlcourse") (the notebooks' install cell) finds
+    # it installed instead of raising ValueError
+    module.__spec__ = importlib.machinery.ModuleSpec("dlcourse", None, is_package=True)
     module.__version__ = "grading"
     module.check = lambda *args, **kwargs: None
 
