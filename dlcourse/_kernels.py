@@ -72,13 +72,3 @@ def kernel(g: Activation, kernels: dict = KERNELS):
     if g.name in kernels and ACTIVATIONS.get(g.name) is g:
         return kernels[g.name]
     return g.fn, (lambda z, a: g.prime(z))
-
-
-def products(device=None) -> tuple:
-    """``(matmul, sum)`` that write into a given ``out=`` array: NumPy's for ``device=None``,
-    torch's otherwise (``backprop`` fills the views of one gradient vector with them)."""
-    if device is None:
-        return np.matmul, np.add.reduce  # np.add.reduce: ndarray.sum without its wrapper
-    import torch
-
-    return torch.matmul, torch.sum

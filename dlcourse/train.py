@@ -6,7 +6,10 @@ trained by :func:`fit_loop` provides
 
 - ``parameters() -> list`` of arrays that the optimiser updates in place,
 - ``gradients(X, Y, validate=False) -> list`` of the cost gradients, in the same order,
-- ``loss_and_accuracy(X, Y) -> (cost, accuracy)`` over a whole data set.
+- ``loss_and_accuracy(X, Y) -> (cost, accuracy)`` over a whole data set,
+- optionally ``parameter_vector()``: one 1-D array θ of which the parameters are views, in
+  order (``Network`` has it); then an optimiser with ``elementwise = True`` gets ``[θ]``
+  and ``[∇θ]`` instead of the lists of arrays (see :func:`updater`).
 
 An optimiser is any object with ``step(params, grads)`` that updates ``params`` in place
 (optionally an ``lr`` attribute, recorded in the history). A callback is any object with
@@ -24,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from dlcourse._validation import InputChecks, check_positive_int
-from dlcourse.backend import is_torch, to_backend
+from dlcourse.backend import is_torch, namespace, to_backend
 from dlcourse.checkpoint import Run, load_checkpoint
 from dlcourse.metrics import output_labels
 from dlcourse.optim import SGD
@@ -140,6 +143,35 @@ def train_end(callbacks, model, history: History) -> None:
             cb.on_train_end(model, history)
 
 
+def updater(model, optimizer, params):
+    """The step of the loop, ``update(grads)``: the optimiser applied to ``params``.
+
+    Usually ``optimizer.step(params, grads)``. When the model keeps its parameters as views
+    of one vector θ (``model.parameter_vector()``) and the optimiser's update is elementwise
+    (``optimizer.elementwise``) with no state per array yet, the gradients are copied into
+    the matching views of one vector ∇θ, allocated once, and the optimiser is handed
+    ``[θ]`` and ``[∇θ]``: the same arithmetic on the same numbers, but each of its
+    operations runs once over all parameters instead of once per array.
+    """
+    vector = getattr(model, "parameter_vector", None)
+    state = getattr(optimizer, "state", None)
+    if vector is None or not getattr(optimizer, "elementwise", False) or len(state or ()) > 1:
+        return lambda grads: optimizer.step(params, grads)
+    theta = vector()
+    grad = namespace(theta).empty_like(theta)
+    grad_views, start = [], 0
+    for p in params:  # ∇θ laid out like θ: one view per parameter array
+        grad_views.append(grad[start : start + math.prod(p.shape)].reshape(p.shape))
+        start += math.prod(p.shape)
+
+    def update(grads):
+        for view, g in zip(grad_views, grads):
+            view[...] = g
+        optimizer.step([theta], [grad])
+
+    return update
+
+
 def fit_loop(
     model,
     X,
@@ -190,6 +222,7 @@ def fit_loop(
     )
     run = Run(model, optimizer, rng, callbacks, history, {"batch_size": batch_size})
     done = load_checkpoint(resume, run) if resume is not None else 0
+    update = updater(model, optimizer, params)
     for cb in callbacks:
         if hasattr(cb, "bind"):
             cb.bind(run)
@@ -203,7 +236,7 @@ def fit_loop(
         with np.errstate(over="ignore", invalid="ignore"):
             for k in range(0, m, batch_size):
                 idx = order[k : k + batch_size]
-                optimizer.step(params, model.gradients(X[idx], Y[idx], validate=False))
+                update(model.gradients(X[idx], Y[idx], validate=False))
             return model.loss_and_accuracy(X, Y) if track_train else (math.nan,) * 2
 
     def evaluate(X_val, Y_val):
