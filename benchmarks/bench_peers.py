@@ -51,6 +51,7 @@ import os
 import sys
 import time
 import warnings
+import weakref
 from functools import partial
 from pathlib import Path
 
@@ -112,9 +113,16 @@ def build_dlcourse(s: dict, dtype: str, seed: int = 0):
     return net, dc.optim.get_optimizer(s["optimizer"], lr=s["lr"])
 
 
+_UPDATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # optimiser -> fit_loop's step
+
+
 def vectorised_step(net, opt, params, Xb, Yb) -> None:
-    """One mini-batch the way ``fit_loop`` trains it: ``gradients`` of all rows, one step."""
-    opt.step(params, net.gradients(Xb, Yb, validate=False))
+    """One mini-batch the way ``fit_loop`` trains it: ``gradients`` of all rows, one step
+    (``dlcourse.train.updater``: all parameters as one vector for an elementwise optimiser)."""
+    update = _UPDATES.get(opt)
+    if update is None:
+        update = _UPDATES[opt] = dc.train.updater(net, opt, params)
+    update(net.gradients(Xb, Yb, validate=False))
 
 
 def per_example_step(net, opt, params, Xb, Yb) -> None:

@@ -49,7 +49,7 @@ def views(vector, shapes) -> list:
         out.append(vector[start : start + size].reshape(shape))
         start += size
     if start != vector.shape[0]:
-        raise ValueError(f"shapes {list(shapes)} hold {start} numbers; the vector has {vector.shape[0]}")
+        raise ValueError(f"shapes {list(shapes)} hold {start} numbers; θ has {vector.shape[0]}")
     return out
 
 

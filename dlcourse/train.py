@@ -148,28 +148,18 @@ def updater(model, optimizer, params):
 
     Usually ``optimizer.step(params, grads)``. When the model keeps its parameters as views
     of one vector θ (``model.parameter_vector()``) and the optimiser's update is elementwise
-    (``optimizer.elementwise``) with no state per array yet, the gradients are copied into
-    the matching views of one vector ∇θ, allocated once, and the optimiser is handed
-    ``[θ]`` and ``[∇θ]``: the same arithmetic on the same numbers, but each of its
-    operations runs once over all parameters instead of once per array.
+    (``optimizer.elementwise``) with no state per array yet, the gradients are joined into
+    one vector ∇θ laid out like θ and the optimiser is handed ``[θ]`` and ``[∇θ]``: the
+    same arithmetic on the same numbers, but each of its operations runs once over all
+    parameters instead of once per array (``benchmarks/bench_step_design.py``).
     """
     vector = getattr(model, "parameter_vector", None)
     state = getattr(optimizer, "state", None)
     if vector is None or not getattr(optimizer, "elementwise", False) or len(state or ()) > 1:
         return lambda grads: optimizer.step(params, grads)
     theta = vector()
-    grad = namespace(theta).empty_like(theta)
-    grad_views, start = [], 0
-    for p in params:  # ∇θ laid out like θ: one view per parameter array
-        grad_views.append(grad[start : start + math.prod(p.shape)].reshape(p.shape))
-        start += math.prod(p.shape)
-
-    def update(grads):
-        for view, g in zip(grad_views, grads):
-            view[...] = g
-        optimizer.step([theta], [grad])
-
-    return update
+    xp = namespace(theta)
+    return lambda grads: optimizer.step([theta], [xp.concat([xp.reshape(g, (-1,)) for g in grads])])
 
 
 def fit_loop(
