@@ -260,6 +260,18 @@ class Network(Trainable):
                 arrays[l] = view
         return self._theta
 
+    def __setstate__(self, state: dict) -> None:
+        """After ``copy.deepcopy`` θ and the arrays are separate copies: cut
+        new views of the copied θ and put them where the network's own views were."""
+        self.__dict__.update(state)
+        old = self._views
+        self._views = views(self._theta, [tuple(v.shape) for v in old])
+        for arrays, before, after in ((self.weights, old[0::2], self._views[0::2]),
+                                      (self.biases, old[1::2], self._views[1::2])):  # fmt: skip
+            for l, array in enumerate(arrays):
+                if l < len(before) and array is before[l]:
+                    arrays[l] = after[l]
+
     def gradients(self, X, Y, validate: bool = True) -> list[np.ndarray]:
         """``[∂C/∂W^1, ∂C/∂b^1, ...]`` in the order of :meth:`parameters` (new arrays)."""
         grad_W, grad_b = self.backprop(X, Y, validate)

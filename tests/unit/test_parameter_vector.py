@@ -5,6 +5,8 @@ one: the same arithmetic on the same operands, which is why equality is exact he
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -110,6 +112,20 @@ def test_replaced_arrays_are_copied_into_theta_and_viewed_again():
     model.fit(X, Y, 1, 8, optimizer=optim.SGD(lr=0.5), progress=False)
     assert not np.array_equal(theta, before)  # training moved θ, so the weights moved with it
     np.testing.assert_array_equal(model.weights[0].ravel(), theta[:35])
+
+
+def test_a_deep_copy_keeps_its_arrays_views_of_its_own_theta():
+    original = net()
+    original.biases[0] = np.full(7, 0.5)  # one array replaced before the copy
+    copied = copy.deepcopy(original)
+    theta = copied.parameter_vector()
+    assert not np.shares_memory(theta, original.parameter_vector())
+    assert all(np.shares_memory(p, theta) for p in copied.parameters())
+    for p, q in zip(copied.parameters(), original.parameters()):
+        np.testing.assert_array_equal(p, q)
+    copied.fit(X, Y, 1, 8, optimizer=optim.SGD(lr=0.5), progress=False)
+    np.testing.assert_array_equal(copied.weights[0].ravel(), theta[:35])
+    assert not np.array_equal(copied.weights[0], original.weights[0])
 
 
 def test_a_replaced_array_of_another_shape_is_refused():
