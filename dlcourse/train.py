@@ -143,12 +143,27 @@ def train_end(callbacks, model, history: History) -> None:
             cb.on_train_end(model, history)
 
 
+def elementwise(optimizer) -> bool:
+    """True when the optimiser's whole step is elementwise: its ``elementwise`` is true and
+    was declared by the class that ``step`` and ``_update`` come from or by a subclass of it.
+    A subclass that overrides ``step`` (to treat weight matrices apart, say) inherits the flag
+    but not its promise, so it is stepped array by array."""
+    if "elementwise" in vars(optimizer):
+        return bool(optimizer.elementwise)
+    mro = type(optimizer).__mro__
+    home = {name: next((c for c in mro if name in vars(c)), None)
+            for name in ("elementwise", "step", "_update")}  # fmt: skip
+    if home["elementwise"] is None or not optimizer.elementwise:
+        return False
+    return all(home[name] in home["elementwise"].__mro__ for name in ("step", "_update"))
+
+
 def updater(model, optimizer, params):
     """The step of the loop, ``update(grads)``: the optimiser applied to ``params``.
 
     Usually ``optimizer.step(params, grads)``. When the model keeps its parameters as views
     of one vector θ (``model.parameter_vector()``) and the optimiser's update is elementwise
-    (``optimizer.elementwise``) with no state per array yet, the gradients are joined into
+    (:func:`elementwise`) with no state per array yet, the gradients are joined into
     one vector ∇θ laid out like θ and the optimiser is handed ``[θ]`` and ``[∇θ]``: the
     same arithmetic on the same numbers, but each of its operations runs once over all
     parameters instead of once per array. (A new ∇θ each step measured as fast as copying
@@ -156,7 +171,7 @@ def updater(model, optimizer, params):
     """
     vector = getattr(model, "parameter_vector", None)
     state = getattr(optimizer, "state", None)
-    if vector is None or not getattr(optimizer, "elementwise", False) or len(state or ()) > 1:
+    if vector is None or not elementwise(optimizer) or len(state or ()) > 1:
         return lambda grads: optimizer.step(params, grads)
     theta = vector()
     xp = namespace(theta)

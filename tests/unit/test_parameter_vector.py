@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dlcourse import Network, optim
-from dlcourse.train import fit_loop, updater
+from dlcourse.train import elementwise, fit_loop, updater
 
 rng = np.random.default_rng(3)
 X = rng.random((40, 5))
@@ -69,6 +69,26 @@ def test_one_vector_step_equals_array_by_array(name):
         np.shape(buf) in ((), one.parameter_vector().shape) for buf in opt_one.state[0].values()
     )
     assert sorted(opt_many.state) == [0, 1, 2, 3]
+
+
+def test_a_subclass_that_overrides_step_is_stepped_array_by_array():
+    class WeightsOnly(optim.SGD):  # as Chapter 8's SGDWithL1: its step looks at p.ndim
+        def step(self, params, grads):
+            super().step(params, grads)
+            for p in params:
+                if p.ndim == 2:
+                    p *= 0.5
+
+    class Plain(optim.Adam):
+        pass
+
+    assert elementwise(optim.SGD(lr=1.0)) and elementwise(optim.AdamW()) and elementwise(Plain())
+    assert not elementwise(WeightsOnly(lr=1.0))
+    model, opt = net(), WeightsOnly(lr=0.1)
+    model.fit(X, Y, 1, 8, optimizer=opt, progress=False)
+    assert sorted(opt.state) == [0, 1, 2, 3]
+    halved = 0.5 ** (40 // 8)  # every step halves the weights after the SGD step
+    assert np.abs(model.weights[0]).max() < halved * np.abs(net().weights[0]).max() * 2
 
 
 def test_an_optimizer_with_state_per_array_keeps_stepping_array_by_array():
