@@ -72,3 +72,13 @@ def kernel(g: Activation, kernels: dict = KERNELS):
     if g.name in kernels and ACTIVATIONS.get(g.name) is g:
         return kernels[g.name]
     return g.fn, (lambda z, a: g.prime(z))
+
+
+def products(device=None) -> tuple:
+    """``(matmul, sum)`` that write into a given ``out=`` array: NumPy's for ``device=None``,
+    torch's otherwise (``Network.gradients_into`` fills the views of ∇θ with them)."""
+    if device is None:
+        return np.matmul, np.add.reduce  # np.add.reduce: ndarray.sum without its wrapper
+    import torch
+
+    return torch.matmul, torch.sum

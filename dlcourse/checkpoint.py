@@ -209,7 +209,7 @@ def _trial_load(run: Run, optimizer_state: dict, stateful: list, callback_states
     shapes = [tuple(p.shape) for p in run.model.parameters()]
     state = getattr(inner, "state", None) or {}
     vector = getattr(run.model, "parameter_vector", None)
-    if vector is not None and set(state) == {0}:  # the state of θ (see train.updater)
+    if vector is not None and set(state) == {0}:  # the state of θ (see train.stepper)
         shapes = [tuple(vector().shape)]
     for i, buffers in sorted(state.items(), key=lambda item: 0 <= item[0] < len(shapes)):
         for key, value in buffers.items():

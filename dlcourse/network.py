@@ -14,13 +14,13 @@ The cost is the mean over the ``m`` rows of a per-example cost, plus Nielsen's L
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
+from dlcourse._arrays import views
 from dlcourse._kernels import KERNELS as _KERNELS
-from dlcourse._kernels import kernel, torch_kernels
+from dlcourse._kernels import kernel, products, torch_kernels
 from dlcourse._validation import (
     DTYPES,
     OUTPUTS,
@@ -38,19 +38,6 @@ from dlcourse.train import Trainable
 
 def _copy(A):
     return A.clone() if is_torch(A) else A.copy()
-
-
-def views(vector, shapes) -> list:
-    """Consecutive views of the 1-D array ``vector`` (NumPy or torch) with the given
-    ``shapes``, which must hold exactly its numbers."""
-    out, start = [], 0
-    for shape in shapes:
-        size = math.prod(shape)
-        out.append(vector[start : start + size].reshape(shape))
-        start += size
-    if start != vector.shape[0]:
-        raise ValueError(f"shapes {list(shapes)} hold {start} numbers; θ has {vector.shape[0]}")
-    return out
 
 
 class Network(Trainable):
@@ -74,7 +61,11 @@ class Network(Trainable):
     Attributes ``activation`` and ``output`` hold ``Activation`` objects, ``cost_fn`` the
     ``Cost``; ``l2`` is the L2 strength and ``n_train`` the ``n`` of ``l2 / 2n`` (set by
     ``fit``; when ``None`` the number of rows of the batch at hand is used).
+    ``fast_gradients`` (default True) lets ``fit`` compute gradients with
+    :meth:`gradients_into`; False makes it call :meth:`backprop` (the same numbers).
     """
+
+    fast_gradients = True
 
     def __init__(
         self,
@@ -276,6 +267,36 @@ class Network(Trainable):
         """``[∂C/∂W^1, ∂C/∂b^1, ...]`` in the order of :meth:`parameters` (new arrays)."""
         grad_W, grad_b = self.backprop(X, Y, validate)
         return [g for gW, gb in zip(grad_W, grad_b) for g in (gW, gb)]
+
+    def gradients_into(self, X, Y, out: list) -> None:
+        """:meth:`gradients` of checked rows, written into the arrays ``out`` (shaped like
+        :meth:`parameters`; the training loop passes views of one vector ∇θ).
+
+        The same equations and operations as :meth:`backprop`, so the same numbers, but
+        BP3 and BP4 write their results in place (``out=``) instead of allocating new
+        arrays: a large gradient then costs no fresh memory at every step.
+        """
+        matmul, total = products(self.device)
+        zs, activations = self._forward_pass(X)
+        L = len(self.weights)
+        m = X.shape[0]
+        grad_W, grad_b = out[0::2], out[1::2]
+        if self._fast_delta is not None:
+            delta = self._fast_delta(activations[L], Y)  # BP1
+        else:
+            delta = self.cost_fn.delta(zs[L - 1], activations[L], Y, self.output)  # BP1
+        for l in range(L, 0, -1):
+            delta_mean = delta * (1.0 / m)
+            total(delta_mean, axis=0, out=grad_b[l - 1])  # BP3
+            matmul(delta_mean.T, activations[l - 1], out=grad_W[l - 1])  # BP4
+            if l > 1:
+                delta = delta @ self.weights[l - 1]  # BP2
+                if self._hidden_prime is not None:
+                    delta *= self._hidden_prime(zs[l - 2], activations[l - 1])
+        if self.l2:
+            decay = self.l2 / self._l2_n(m)
+            for W, g in zip(self.weights, grad_W):
+                g += decay * W
 
     # ------------------------------------------------------------------ files
     def _metadata(self) -> dict:

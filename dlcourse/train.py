@@ -9,7 +9,7 @@ trained by :func:`fit_loop` provides
 - ``loss_and_accuracy(X, Y) -> (cost, accuracy)`` over a whole data set,
 - optionally ``parameter_vector()``: one 1-D array θ of which the parameters are views, in
   order (``Network`` has it); then an optimiser with ``elementwise = True`` gets ``[θ]``
-  and ``[∇θ]`` instead of the lists of arrays (see :func:`updater`).
+  and ``[∇θ]`` instead of the lists of arrays (see :func:`stepper`).
 
 An optimiser is any object with ``step(params, grads)`` that updates ``params`` in place
 (optionally an ``lr`` attribute, recorded in the history). A callback is any object with
@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from dlcourse._arrays import views
 from dlcourse._validation import InputChecks, check_positive_int
 from dlcourse.backend import is_torch, namespace, to_backend
 from dlcourse.checkpoint import Run, load_checkpoint
@@ -158,29 +159,36 @@ def elementwise(optimizer) -> bool:
     return all(home[name] in home["elementwise"].__mro__ for name in ("step", "_update"))
 
 
-def updater(model, optimizer, params):
-    """The step of the loop, ``update(grads)``: the optimiser applied to ``params``.
+def stepper(model, optimizer, params):
+    """The loop's training step on one batch, ``step(X, Y)``: gradients, then the optimiser.
 
-    Usually ``optimizer.step(params, grads)``. When the model keeps its parameters as views
-    of one vector θ (``model.parameter_vector()``) and the optimiser's update is elementwise
-    (:func:`elementwise`) with no state per array yet, the gradients are joined into
-    one vector ∇θ laid out like θ and the optimiser is handed ``[θ]`` and ``[∇θ]``: the
-    same arithmetic on the same numbers, but each of its operations runs once over all
-    parameters instead of once per array. (A new ∇θ each step measured as fast as copying
-    into one kept from step to step; ``benchmarks/bench_step_design.py`` times the loop.)
+    Usually ``optimizer.step(params, model.gradients(X, Y, validate=False))``. When the
+    model keeps its parameters as views of one vector θ (``model.parameter_vector()``) and
+    the optimiser's step is elementwise (:func:`elementwise`) with no state per array yet,
+    the gradients go into the matching views of one vector ∇θ, allocated once, and the
+    optimiser is handed ``[θ]`` and ``[∇θ]``: the same arithmetic on the same numbers, but
+    each of its operations runs once over all parameters instead of once per array. A
+    model whose ``fast_gradients`` is true writes them there itself
+    (``model.gradients_into``); otherwise they are copied from ``model.gradients``.
+    ``benchmarks/bench_step_design.py`` measures the step.
     """
     vector = getattr(model, "parameter_vector", None)
     state = getattr(optimizer, "state", None)
     if vector is None or not elementwise(optimizer) or len(state or ()) > 1:
-        return lambda grads: optimizer.step(params, grads)
+        return lambda X, Y: optimizer.step(params, model.gradients(X, Y, validate=False))
     theta = vector()
-    xp = namespace(theta)
+    grad = namespace(theta).empty_like(theta)  # ∇θ, laid out like θ
+    grad_views = views(grad, [tuple(p.shape) for p in params])
 
-    def update(grads):
-        grad = xp.concat([xp.reshape(g, (-1,)) for g in grads])  # ∇θ, in the order of θ
+    def step(X, Y):
+        if getattr(model, "fast_gradients", False):
+            model.gradients_into(X, Y, grad_views)
+        else:
+            for view, g in zip(grad_views, model.gradients(X, Y, validate=False)):
+                view[...] = g
         optimizer.step([theta], [grad])
 
-    return update
+    return step
 
 
 def fit_loop(
@@ -233,7 +241,7 @@ def fit_loop(
     )
     run = Run(model, optimizer, rng, callbacks, history, {"batch_size": batch_size})
     done = load_checkpoint(resume, run) if resume is not None else 0
-    update = updater(model, optimizer, params)
+    step = stepper(model, optimizer, params)
     for cb in callbacks:
         if hasattr(cb, "bind"):
             cb.bind(run)
@@ -247,7 +255,7 @@ def fit_loop(
         with np.errstate(over="ignore", invalid="ignore"):
             for k in range(0, m, batch_size):
                 idx = order[k : k + batch_size]
-                update(model.gradients(X[idx], Y[idx], validate=False))
+                step(X[idx], Y[idx])
             return model.loss_and_accuracy(X, Y) if track_train else (math.nan,) * 2
 
     def evaluate(X_val, Y_val):

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from dlcourse import Network, optim
-from dlcourse.train import elementwise, fit_loop, updater
+from dlcourse._arrays import views
+from dlcourse.train import elementwise, fit_loop, stepper
 
 rng = np.random.default_rng(3)
 X = rng.random((40, 5))
@@ -99,7 +100,7 @@ def test_an_optimizer_with_state_per_array_keeps_stepping_array_by_array():
     assert opt.state[0]["step"] == 1 + 5
 
 
-def test_updater_for_a_model_without_a_parameter_vector_steps_the_list():
+def test_stepper_for_a_model_without_a_parameter_vector_steps_the_list():
     calls = []
 
     class Recorder:
@@ -109,11 +110,44 @@ def test_updater_for_a_model_without_a_parameter_vector_steps_the_list():
         def step(self, params, grads):
             calls.append((params, grads))
 
+    class Model:
+        def gradients(self, X, Y, validate=True):
+            return [X, Y]
+
     params = [np.zeros(2), np.zeros(3)]
-    update = updater(object(), Recorder(), params)
-    grads = [np.ones(2), np.ones(3)]
-    update(grads)
-    assert calls[0][0] is params and calls[0][1] is grads
+    stepper(Model(), Recorder(), params)(np.ones(2), np.ones(3))
+    assert calls[0][0] is params
+    np.testing.assert_array_equal(calls[0][1][1], np.ones(3))
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.5])
+@pytest.mark.parametrize("cost", ["quadratic", "cross_entropy", "binary_cross_entropy"])
+def test_gradients_into_equals_backprop(cost, l2):
+    output = "softmax" if cost == "cross_entropy" else "sigmoid"
+    model = Network([5, 7, 4, 3], "relu", output, cost, seed=2)
+    model.l2, model.n_train = l2, 100
+    theta = model.parameter_vector()
+    grad = np.full_like(theta, np.nan)
+    model.gradients_into(X, Y, views(grad, [p.shape for p in model.parameters()]))
+    expected = np.concatenate([g.ravel() for g in model.gradients(X, Y)])
+    np.testing.assert_array_equal(grad, expected)  # same operations on the same operands
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_fast_gradients_flag_chooses_the_gradient_code(fast, monkeypatch):
+    model, called = net(), []
+    model.fast_gradients = fast
+    monkeypatch.setattr(model, "gradients_into", lambda *a: called.append("into") or
+                        Network.gradients_into(model, *a))  # fmt: skip
+    monkeypatch.setattr(model, "gradients", lambda *a, **k: called.append("backprop") or
+                        Network.gradients(model, *a, **k))  # fmt: skip
+    model.fit(X, Y, 1, 8, optimizer=optim.Adam(lr=0.01), progress=False)
+    assert set(called) == {"into" if fast else "backprop"}
+    reference = net()
+    reference.fast_gradients = not fast
+    reference.fit(X, Y, 1, 8, optimizer=optim.Adam(lr=0.01), progress=False)
+    for p, q in zip(model.parameters(), reference.parameters()):
+        np.testing.assert_array_equal(p, q)
 
 
 def test_replaced_arrays_are_copied_into_theta_and_viewed_again():
