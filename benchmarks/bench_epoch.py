@@ -103,12 +103,12 @@ def time_loop(X, Y, n_steps: int) -> tuple[float, float, float]:
 def time_vectorised(X, Y, dtype: str) -> tuple[float, float, float]:
     """The inner loop of ``dlcourse.train.fit_loop``: index a batch, ``gradients``, SGD step."""
     net = dc.Network(SIZES, dtype=dtype, seed=0)
-    params, opt = net.parameters(), dc.optim.SGD(LR)
+    step_on = dc.train.stepper(net, dc.optim.SGD(LR), net.parameters())
     order = np.random.default_rng(0).permutation(len(X))
 
     def step(i):
         idx = order[i * BATCH : (i + 1) * BATCH]
-        opt.step(params, net.gradients(X[idx], Y[idx], validate=False))
+        step_on(X[idx], Y[idx])
 
     return blocks(step, len(X) // BATCH)
 
@@ -164,7 +164,7 @@ def wide_throughput(n: int, rounds: int) -> dict[str, float]:
     X, Y = make_data(n, seed=2)
     X, Y = X.astype(np.float32), Y.astype(np.float32)
     net = dc.Network(WIDE, dtype="float32", seed=0)
-    params, opt = net.parameters(), dc.optim.SGD(0.01)
+    step_on = dc.train.stepper(net, dc.optim.SGD(0.01), net.parameters())
     Xb, Yb = X[:256].copy(), Y[:256].copy()
     rng = np.random.default_rng(1)
     A, B = rng.random((256, 784), dtype=np.float32), rng.random((784, 1024), dtype=np.float32)
@@ -173,7 +173,7 @@ def wide_throughput(n: int, rounds: int) -> dict[str, float]:
 
     def steps():
         for _ in range(10):
-            opt.step(params, net.gradients(Xb, Yb, validate=False))
+            step_on(Xb, Yb)
 
     best = {"block": math.inf, "tall": math.inf, "square": math.inf, "epoch": math.inf}
     steps()

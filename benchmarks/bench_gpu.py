@@ -66,8 +66,8 @@ def network_step(device, X, Y):
     if device is not None:
         X, Y = net._cast(X), net._cast(Y)
     opt = SGD(LR)
-    params = net.parameters()
-    return lambda: opt.step(params, net.gradients(X, Y, validate=False))
+    step_on = dc.train.stepper(net, opt, net.parameters())  # as fit_loop steps
+    return lambda: step_on(X, Y)
 
 
 def torch_step(torch, device, X, y, amp: bool):

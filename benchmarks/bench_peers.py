@@ -51,6 +51,7 @@ import os
 import sys
 import time
 import warnings
+import weakref
 from functools import partial
 from pathlib import Path
 
@@ -112,9 +113,16 @@ def build_dlcourse(s: dict, dtype: str, seed: int = 0):
     return net, dc.optim.get_optimizer(s["optimizer"], lr=s["lr"])
 
 
+_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # optimiser -> fit_loop's step
+
+
 def vectorised_step(net, opt, params, Xb, Yb) -> None:
-    """One mini-batch the way ``fit_loop`` trains it: ``gradients`` of all rows, one step."""
-    opt.step(params, net.gradients(Xb, Yb, validate=False))
+    """One mini-batch the way ``fit_loop`` trains it: ``gradients`` of all rows, one step
+    (``dlcourse.train.stepper``: all parameters as one vector for an elementwise optimiser)."""
+    step = _STEPS.get(opt)
+    if step is None:
+        step = _STEPS[opt] = dc.train.stepper(net, opt, params)
+    step(Xb, Yb)
 
 
 def per_example_step(net, opt, params, Xb, Yb) -> None:

@@ -98,10 +98,10 @@ def time_numpy(sizes, m, dtype, budget):
     X = rng.random((m, 784)).astype(dtype)
     Y = np.eye(10, dtype=dtype)[rng.integers(0, 10, m)]
     net = dc.Network(sizes, "relu", "softmax", "cross_entropy", init="he", dtype=dtype, seed=0)
-    params, opt = net.parameters(), dc.optim.SGD(0.01)
+    step_on = dc.train.stepper(net, dc.optim.SGD(0.01), net.parameters())  # as fit_loop
 
     def step():
-        opt.step(params, net.gradients(X, Y, validate=False))
+        step_on(X, Y)
 
     step()
     tracemalloc.start()

@@ -7,6 +7,7 @@ on NumPy arrays and on torch tensors alike.
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 
@@ -84,3 +85,16 @@ def quiet(xp):
     if xp is np:
         return np.errstate(under="ignore")
     return contextlib.nullcontext()
+
+
+def views(vector, shapes) -> list:
+    """Consecutive views of the 1-D array ``vector`` (NumPy or torch) with the given
+    ``shapes``, which must hold exactly its numbers."""
+    out, start = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        out.append(vector[start : start + size].reshape(shape))
+        start += size
+    if start != vector.shape[0]:
+        raise ValueError(f"shapes {list(shapes)} hold {start} numbers; θ has {vector.shape[0]}")
+    return out

@@ -76,7 +76,7 @@ def kernel(g: Activation, kernels: dict = KERNELS):
 
 def products(device=None) -> tuple:
     """``(matmul, sum)`` that write into a given ``out=`` array: NumPy's for ``device=None``,
-    torch's otherwise (``backprop`` fills the views of one gradient vector with them)."""
+    torch's otherwise (``Network.gradients_into`` fills the views of ∇θ with them)."""
     if device is None:
         return np.matmul, np.add.reduce  # np.add.reduce: ndarray.sum without its wrapper
     import torch

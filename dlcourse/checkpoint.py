@@ -207,7 +207,11 @@ def _trial_load(run: Run, optimizer_state: dict, stateful: list, callback_states
     while not hasattr(inner, "state") and hasattr(inner, "optimizer"):  # ClipGradNorm
         inner = inner.optimizer
     shapes = [tuple(p.shape) for p in run.model.parameters()]
-    for i, buffers in (getattr(inner, "state", None) or {}).items():
+    state = getattr(inner, "state", None) or {}
+    vector = getattr(run.model, "parameter_vector", None)
+    if vector is not None and set(state) == {0}:  # the state of θ (see train.stepper)
+        shapes = [tuple(vector().shape)]
+    for i, buffers in sorted(state.items(), key=lambda item: 0 <= item[0] < len(shapes)):
         for key, value in buffers.items():
             shape = tuple(getattr(value, "shape", ()))
             if not (0 <= i < len(shapes)) or (shape and shape != shapes[i]):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dlcourse._arrays import views
 from dlcourse._kernels import KERNELS as _KERNELS
 from dlcourse._kernels import kernel, products, torch_kernels
 from dlcourse._validation import (
@@ -28,11 +29,10 @@ from dlcourse._validation import (
     check_sizes,
     dtype_name,
 )
-from dlcourse.backend import get_device, is_torch
+from dlcourse.backend import get_device, is_torch, to_backend
 from dlcourse.costs import Cost, get_cost
 from dlcourse.init import get_initializer, init_bias
 from dlcourse.network_io import NETWORK_FORMAT, load_network, network_metadata, save_network
-from dlcourse.optim.flat import FlatList, Spare, cut, layout
 from dlcourse.train import Trainable
 
 
@@ -61,7 +61,11 @@ class Network(Trainable):
     Attributes ``activation`` and ``output`` hold ``Activation`` objects, ``cost_fn`` the
     ``Cost``; ``l2`` is the L2 strength and ``n_train`` the ``n`` of ``l2 / 2n`` (set by
     ``fit``; when ``None`` the number of rows of the batch at hand is used).
+    ``fast_gradients`` (default True) lets ``fit`` compute gradients with
+    :meth:`gradients_into`; False makes it call :meth:`backprop` (the same numbers).
     """
+
+    fast_gradients = True
 
     def __init__(
         self,
@@ -91,15 +95,12 @@ class Network(Trainable):
         for n_prev, n_l in zip(self.sizes[:-1], self.sizes[1:]):
             initial.append(initializer((n_l, n_prev), self.rng, self.dtype))
             initial.append(init_bias(init, n_l, self.rng, self.dtype))
-        # one flat vector, W^l and b^l views of it (optimisers update it in one pass;
-        # see dlcourse.optim.flat); on a device, the same initial values copied once
-        vector = self._cast(np.concatenate([np.ravel(p) for p in initial]))
-        self._layout = layout([p.shape for p in initial])
-        self._flat_params = cut(vector, self._layout)
-        self._spare_gradients = Spare()  # the gradient vector, reused once nobody holds it
-        self.weights: list[np.ndarray] = list(self._flat_params[0::2])
-        self.biases: list[np.ndarray] = list(self._flat_params[1::2])
-        self._matmul, self._sum = products(self.device)  # np.matmul/np.sum or torch's (out=)
+        # θ: one vector holding W^1, b^1, ..., W^L, b^L; weights and biases are views of it
+        # (the training loop updates θ as a whole); on a device, the initial values copied once
+        self._theta = self._cast(np.concatenate([np.ravel(p) for p in initial]))
+        self._views = views(self._theta, [p.shape for p in initial])
+        self.weights: list[np.ndarray] = self._views[0::2]
+        self.biases: list[np.ndarray] = self._views[1::2]
         self.l2 = 0.0
         self.n_train: int | None = None
 
@@ -160,13 +161,9 @@ class Network(Trainable):
         plus ``(l2 / n) W^l`` in ∂C/∂W^l when ``l2 > 0``. ``validate=False`` skips the input
         checks (for batches cut from data that was checked once).
 
-        Speed: for the registry's sigmoid, tanh, relu and identity, g'(Z^l) is evaluated from
-        A^l (σ' = a(1 − a), tanh' = 1 − a², ...), and for the four pairings of
-        ``dlcourse.costs`` BP1 is the closed form of ``Cost.delta``; anything else calls
-        ``Activation.prime`` and ``Cost.delta``. ``backprop_example`` always calls them (an
-        independent check). BP3 and BP4 write into views of one gradient vector laid out
-        like the parameters (new, or the previous one once nothing holds it any more), so
-        that an optimiser can update all of them in one pass.
+        For the usual pairings of output and cost BP1 is evaluated in its closed form (such as
+        A^L − Y), and g'(Z^l) from A^l where the activation allows (σ' = a(1 − a));
+        ``backprop_example`` uses neither shortcut (an independent check).
         """
         if validate:
             self._check_kinds(X=X, Y=Y)
@@ -175,17 +172,15 @@ class Network(Trainable):
         zs, activations = self._forward_pass(X)
         L = len(self.weights)
         m = X.shape[0]
-        grads = self._gradient_views()  # ∂C/∂W^1, ∂C/∂b^1, ...: views of one vector
-        grad_W, grad_b = grads[0::2], grads[1::2]
-        matmul, total = self._matmul, self._sum  # each writes its result into out=
+        grad_W, grad_b = [None] * L, [None] * L
         if self._fast_delta is not None:
             delta = self._fast_delta(activations[L], Y)  # BP1 (closed form of the pairing)
         else:
             delta = self.cost_fn.delta(zs[L - 1], activations[L], Y, self.output)  # BP1
         for l in range(L, 0, -1):
             delta_mean = delta * (1.0 / m)
-            total(delta_mean, axis=0, out=grad_b[l - 1])  # BP3: mean of δ^{x,l} over the rows
-            matmul(delta_mean.T, activations[l - 1], out=grad_W[l - 1])  # BP4: (Δ^l)^T A^{l-1}/m
+            grad_b[l - 1] = delta_mean.sum(0)  # BP3: mean of δ^{x,l} over the rows
+            grad_W[l - 1] = delta_mean.T @ activations[l - 1]  # BP4: (Δ^l)^T A^{l-1} / m
             if l > 1:
                 delta = delta @ self.weights[l - 1]  # BP2: (Δ^l W^l) ⊙ g'(Z^{l-1}), in two steps
                 if self._hidden_prime is not None:
@@ -227,30 +222,81 @@ class Network(Trainable):
         return grad_W, grad_b
 
     def parameters(self) -> list[np.ndarray]:
-        """``[W^1, b^1, W^2, b^2, ...]``: the arrays an optimiser updates in place.
+        """``[W^1, b^1, W^2, b^2, ...]``: the arrays an optimiser updates in place, all views
+        of the one vector :meth:`parameter_vector`."""
+        self.parameter_vector()
+        return [p for W, b in zip(self.weights, self.biases) for p in (W, b)]
 
-        While ``weights`` and ``biases`` hold the views of the network's flat parameter
-        vector (unless an array was replaced), the list is a ``dlcourse.optim.flat.FlatList``
-        that an optimiser updates in one pass.
+    def parameter_vector(self):
+        """θ: the 1-D array of which ``weights[l]`` and ``biases[l]`` are views, holding
+        ``W^1, b^1, ..., W^L, b^L`` one after the other (each matrix row by row).
+
+        An array that was replaced (``net.weights[0] = W``, as ``dlcourse.torchnet`` does
+        when it copies trained weights back) is copied into its place in θ and the view is
+        put back, so that the network's arrays and θ never part.
         """
-        params = [p for W, b in zip(self.weights, self.biases) for p in (W, b)]
-        if len(params) == len(self._flat_params) and all(
-            p is q for p, q in zip(params, self._flat_params)
-        ):
-            return FlatList(params, self._flat_params.flat)
-        return params
+        for name, arrays, own in (("weights", self.weights, self._views[0::2]),
+                                  ("biases", self.biases, self._views[1::2])):  # fmt: skip
+            if len(arrays) != len(own):
+                raise ValueError(f"{name} must hold {len(own)} arrays; it holds {len(arrays)}")
+            for l, (array, view) in enumerate(zip(arrays, own)):
+                if array is view:
+                    continue
+                if tuple(array.shape) != tuple(view.shape):
+                    raise ValueError(
+                        f"{name}[{l}] has shape {tuple(array.shape)}; layer {l + 1} of this "
+                        f"network needs {tuple(view.shape)}"
+                    )
+                view[...] = to_backend(array, self.device, self.dtype)
+                arrays[l] = view
+        return self._theta
 
-    def _gradient_views(self) -> FlatList:
-        """Uninitialised arrays shaped like ``[W^1, b^1, ...]``: views of one vector that no
-        earlier result still uses (``dlcourse.optim.flat.Spare``)."""
-        return cut(self._spare_gradients.get(self._flat_params.flat), self._layout)
+    def __setstate__(self, state: dict) -> None:
+        """After ``copy.deepcopy`` θ and the arrays are separate copies: cut
+        new views of the copied θ and put them where the network's own views were."""
+        self.__dict__.update(state)
+        old = self._views
+        self._views = views(self._theta, [tuple(v.shape) for v in old])
+        for arrays, before, after in ((self.weights, old[0::2], self._views[0::2]),
+                                      (self.biases, old[1::2], self._views[1::2])):  # fmt: skip
+            for l, array in enumerate(arrays):
+                if l < len(before) and array is before[l]:
+                    arrays[l] = after[l]
 
     def gradients(self, X, Y, validate: bool = True) -> list[np.ndarray]:
-        """``[∂C/∂W^1, ∂C/∂b^1, ...]`` in the order of :meth:`parameters` (a ``FlatList``)."""
+        """``[∂C/∂W^1, ∂C/∂b^1, ...]`` in the order of :meth:`parameters` (new arrays)."""
         grad_W, grad_b = self.backprop(X, Y, validate)
-        grads = [g for gW, gb in zip(grad_W, grad_b) for g in (gW, gb)]
-        vector = grads[0].base if self.device is None else grads[0]._base  # backprop's vector
-        return FlatList(grads, vector)
+        return [g for gW, gb in zip(grad_W, grad_b) for g in (gW, gb)]
+
+    def gradients_into(self, X, Y, out: list) -> None:
+        """:meth:`gradients` of checked rows, written into the arrays ``out`` (shaped like
+        :meth:`parameters`; the training loop passes views of one vector ∇θ).
+
+        The same equations and operations as :meth:`backprop`, so the same numbers, but
+        BP3 and BP4 write their results in place (``out=``) instead of allocating new
+        arrays: a large gradient then costs no fresh memory at every step.
+        """
+        matmul, total = products(self.device)
+        zs, activations = self._forward_pass(X)
+        L = len(self.weights)
+        m = X.shape[0]
+        grad_W, grad_b = out[0::2], out[1::2]
+        if self._fast_delta is not None:
+            delta = self._fast_delta(activations[L], Y)  # BP1
+        else:
+            delta = self.cost_fn.delta(zs[L - 1], activations[L], Y, self.output)  # BP1
+        for l in range(L, 0, -1):
+            delta_mean = delta * (1.0 / m)
+            total(delta_mean, axis=0, out=grad_b[l - 1])  # BP3
+            matmul(delta_mean.T, activations[l - 1], out=grad_W[l - 1])  # BP4
+            if l > 1:
+                delta = delta @ self.weights[l - 1]  # BP2
+                if self._hidden_prime is not None:
+                    delta *= self._hidden_prime(zs[l - 2], activations[l - 1])
+        if self.l2:
+            decay = self.l2 / self._l2_n(m)
+            for W, g in zip(self.weights, grad_W):
+                g += decay * W
 
     # ------------------------------------------------------------------ files
     def _metadata(self) -> dict:

@@ -6,7 +6,10 @@ trained by :func:`fit_loop` provides
 
 - ``parameters() -> list`` of arrays that the optimiser updates in place,
 - ``gradients(X, Y, validate=False) -> list`` of the cost gradients, in the same order,
-- ``loss_and_accuracy(X, Y) -> (cost, accuracy)`` over a whole data set.
+- ``loss_and_accuracy(X, Y) -> (cost, accuracy)`` over a whole data set,
+- optionally ``parameter_vector()``: one 1-D array θ of which the parameters are views, in
+  order (``Network`` has it); then an optimiser with ``elementwise = True`` gets ``[θ]``
+  and ``[∇θ]`` instead of the lists of arrays (see :func:`stepper`).
 
 An optimiser is any object with ``step(params, grads)`` that updates ``params`` in place
 (optionally an ``lr`` attribute, recorded in the history). A callback is any object with
@@ -23,8 +26,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from dlcourse._arrays import views
 from dlcourse._validation import InputChecks, check_positive_int
-from dlcourse.backend import is_torch, to_backend
+from dlcourse.backend import is_torch, namespace, to_backend
 from dlcourse.checkpoint import Run, load_checkpoint
 from dlcourse.metrics import output_labels
 from dlcourse.optim import SGD
@@ -140,6 +144,53 @@ def train_end(callbacks, model, history: History) -> None:
             cb.on_train_end(model, history)
 
 
+def elementwise(optimizer) -> bool:
+    """True when the optimiser's whole step is elementwise: its ``elementwise`` is true and
+    was declared by the class that ``step`` and ``_update`` come from or by a subclass of it.
+    A subclass that overrides ``step`` (to treat weight matrices apart, say) inherits the flag
+    but not its promise, so it is stepped array by array."""
+    if "elementwise" in vars(optimizer):
+        return bool(optimizer.elementwise)
+    mro = type(optimizer).__mro__
+    home = {name: next((c for c in mro if name in vars(c)), None)
+            for name in ("elementwise", "step", "_update")}  # fmt: skip
+    if home["elementwise"] is None or not optimizer.elementwise:
+        return False
+    return all(home[name] in home["elementwise"].__mro__ for name in ("step", "_update"))
+
+
+def stepper(model, optimizer, params):
+    """The loop's training step on one batch, ``step(X, Y)``: gradients, then the optimiser.
+
+    Usually ``optimizer.step(params, model.gradients(X, Y, validate=False))``. When the
+    model keeps its parameters as views of one vector θ (``model.parameter_vector()``) and
+    the optimiser's step is elementwise (:func:`elementwise`) with no state per array yet,
+    the gradients go into the matching views of one vector ∇θ, allocated once, and the
+    optimiser is handed ``[θ]`` and ``[∇θ]``: the same arithmetic on the same numbers, but
+    each of its operations runs once over all parameters instead of once per array. A
+    model whose ``fast_gradients`` is true writes them there itself
+    (``model.gradients_into``); otherwise they are copied from ``model.gradients``.
+    ``benchmarks/bench_step_design.py`` measures the step.
+    """
+    vector = getattr(model, "parameter_vector", None)
+    state = getattr(optimizer, "state", None)
+    if vector is None or not elementwise(optimizer) or len(state or ()) > 1:
+        return lambda X, Y: optimizer.step(params, model.gradients(X, Y, validate=False))
+    theta = vector()
+    grad = namespace(theta).empty_like(theta)  # ∇θ, laid out like θ
+    grad_views = views(grad, [tuple(p.shape) for p in params])
+
+    def step(X, Y):
+        if getattr(model, "fast_gradients", False):
+            model.gradients_into(X, Y, grad_views)
+        else:
+            for view, g in zip(grad_views, model.gradients(X, Y, validate=False)):
+                view[...] = g
+        optimizer.step([theta], [grad])
+
+    return step
+
+
 def fit_loop(
     model,
     X,
@@ -190,6 +241,7 @@ def fit_loop(
     )
     run = Run(model, optimizer, rng, callbacks, history, {"batch_size": batch_size})
     done = load_checkpoint(resume, run) if resume is not None else 0
+    step = stepper(model, optimizer, params)
     for cb in callbacks:
         if hasattr(cb, "bind"):
             cb.bind(run)
@@ -203,7 +255,7 @@ def fit_loop(
         with np.errstate(over="ignore", invalid="ignore"):
             for k in range(0, m, batch_size):
                 idx = order[k : k + batch_size]
-                optimizer.step(params, model.gradients(X[idx], Y[idx], validate=False))
+                step(X[idx], Y[idx])
             return model.loss_and_accuracy(X, Y) if track_train else (math.nan,) * 2
 
     def evaluate(X_val, Y_val):

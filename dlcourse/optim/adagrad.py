@@ -26,7 +26,7 @@ class Adagrad(Optimizer):
     Alg. 8.4, ``Δθ = −ε g/(δ + √r)``.
     """
 
-    elementwise = True  # fused over a flat parameter vector (see optim.flat)
+    elementwise = True  # may update all parameters as one vector θ
     hyper = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize")
 
     def __init__(self, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,

@@ -29,7 +29,7 @@ class Adam(Optimizer):
     lets the denominator shrink.
     """
 
-    elementwise = True  # fused over a flat parameter vector (see optim.flat)
+    elementwise = True  # may update all parameters as one vector θ
     hyper = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
 
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),

@@ -17,7 +17,6 @@ import numpy as np
 
 from .._validation import check_interval
 from ..backend import namespace, to_numpy
-from . import flat
 
 __all__ = ["Optimizer"]
 
@@ -54,9 +53,9 @@ class Optimizer:
     A subclass with *decoupled* weight decay (AdamW) sets ``decoupled_weight_decay`` and
     applies ``weight_decay`` to θ itself in ``_update``.
 
-    A subclass whose ``_update`` is purely elementwise sets ``elementwise = True``: then
-    parameters and gradients given as :class:`dlcourse.optim.flat.FlatList` s (as
-    ``Network`` gives them) are updated by one ``_update`` on their flat vectors.
+    A subclass whose ``_update`` is purely elementwise sets ``elementwise = True``: updating
+    the arrays one by one or all of them as one vector gives the same numbers, so the
+    training loop may hand it ``[θ]`` and ``[∇θ]`` (see ``dlcourse.train.fit_loop``).
     """
 
     hyper: tuple[str, ...] = ("lr",)
@@ -68,7 +67,6 @@ class Optimizer:
         self.weight_decay = check("weight_decay", weight_decay, 0.0)
         self.maximize = bool(maximize)
         self.state: dict[int, dict[str, Any]] = {}
-        self._flat_cache: dict[str, flat.FlatList] = {}  # views handed out by fused steps
         self._scratch_arrays: dict[tuple, Any] = {}  # temporaries reused between steps
 
     @property
@@ -82,8 +80,6 @@ class Optimizer:
 
     def step(self, params: Sequence, grads: Sequence) -> None:
         """Update every ``params[i]`` in place from ``grads[i]`` (same shapes)."""
-        if self.elementwise and flat.fusable(params, grads) and self._fused_step(params, grads):
-            return
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
         if self.state and max(self.state) >= len(params):
@@ -115,17 +111,6 @@ class Optimizer:
             g = g + self.weight_decay * p
         return g
 
-    def _fused_step(self, params: flat.FlatList, grads: flat.FlatList) -> bool:
-        """One ``_update`` on the flat vectors behind ``params`` and ``grads``; False (and
-        nothing done) when the per-array state cannot be fused (see ``flat.flat_state``)."""
-        state = flat.flat_state(self.state, params, self._flat_cache, _like)
-        if state is None:
-            return False
-        g = self._gradient(params.flat, grads.flat)
-        flat.update_in_chunks(self._update, params.flat, g, state)
-        flat.share_state(state, self.state, params, self._flat_cache)
-        return True
-
     def _scratch(self, like, k: int = 0):
         """The ``k``-th scratch array shaped like ``like`` (uninitialised, reused by every
         step: a place for temporaries, written with ``out=``; never part of the state)."""
@@ -141,7 +126,6 @@ class Optimizer:
     def zero_state(self) -> None:
         """Forget all per-parameter state (momentum buffers, moments, step counts)."""
         self.state = {}
-        self._flat_cache = {}
 
     def state_dict(self) -> dict[str, Any]:
         """Flat dict: hyperparameters by name, and ``"state.<i>.<buffer>"`` entries.

@@ -30,7 +30,7 @@ class RMSprop(Optimizer):
     gradient instead of its root mean square (Graves, 2013).
     """
 
-    elementwise = True  # fused over a flat parameter vector (see optim.flat)
+    elementwise = True  # may update all parameters as one vector θ
     hyper = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
 
     def __init__(self, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,

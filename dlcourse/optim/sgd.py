@@ -32,7 +32,7 @@ class SGD(Optimizer):
     equivalent, up to that change of variables.
     """
 
-    elementwise = True  # fused over a flat parameter vector (see optim.flat)
+    elementwise = True  # may update all parameters as one vector θ
     hyper = ("lr", "momentum", "dampening", "nesterov", "weight_decay", "maximize")
 
     def __init__(self, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,

@@ -131,18 +131,23 @@ def test_resume_of_a_checkpoint_without_cli_flags_is_refused(tmp_path, capsys):
 
 
 def interrupt_in_call(monkeypatch, n: int) -> None:
-    """Make the n-th training step (a call of Network.gradients) raise KeyboardInterrupt."""
+    """Make the n-th training step (a call of Network.gradients_into, which fit uses for
+    SGD, or Network.gradients) raise KeyboardInterrupt."""
     from dlcourse.network import Network
 
-    original, calls = Network.gradients, []
+    calls = []
 
-    def step(self, X, Y, validate=True):
-        calls.append(1)
-        if len(calls) == n:
-            raise KeyboardInterrupt
-        return original(self, X, Y, validate)
+    def counted(original):
+        def step(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == n:
+                raise KeyboardInterrupt
+            return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Network, "gradients", step)
+        return step
+
+    monkeypatch.setattr(Network, "gradients", counted(Network.gradients))
+    monkeypatch.setattr(Network, "gradients_into", counted(Network.gradients_into))
 
 
 def test_ctrl_c_prints_the_command_that_continues_the_run(tmp_path, capsys, monkeypatch):

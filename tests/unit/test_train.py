@@ -201,9 +201,9 @@ def _corrupt(arrays, meta):
     return {
         "optimizer eps": ({"optimizer.eps": np.array(-1.0)}, {},
                           "the optimizer state does not load (eps must lie in (0.0, inf)"),
-        "moment shape": ({"optimizer.state.1.exp_avg": np.zeros(7)}, {},
-                         "the optimizer state 'exp_avg' of parameter 1 has shape (7,); "
-                         "expected (8,)"),
+        "moment shape": ({"optimizer.state.0.exp_avg": np.zeros(7)}, {},
+                         "the optimizer state 'exp_avg' of parameter 0 has shape (7,); "
+                         "expected (83,)"),
         "moment of no parameter": ({"optimizer.state.9.exp_avg": np.zeros(3)}, {},
                                    "parameter 9 has shape (3,); expected no parameter 9"),
         "schedule": ({"callback.0.last_epoch": np.array(-3)}, {},
@@ -223,7 +223,8 @@ def test_failed_resume_changes_nothing(tmp_path, case):
     model.fit(X, y, 2, 16, optimizer=opt, callbacks=[Checkpoint(path), schedule], progress=False)
     arrays = read_npz(path)
     meta = json.loads(str(arrays["metadata"][0]))
-    assert "optimizer.state.1.exp_avg" in arrays  # the names the cases corrupt
+    # the names the cases corrupt: Adam's state of θ, all 83 parameters as one vector
+    assert arrays["optimizer.state.0.exp_avg"].shape == (83,)
     array_changes, meta_changes, message = _corrupt(arrays, meta)[case]
     arrays.update(array_changes)
     arrays["metadata"] = np.array([json.dumps({**meta, **meta_changes})])
