@@ -36,7 +36,7 @@ help:
 	@echo "  dist       the wheel and sdist in dist/, checked with twine"
 	@echo "  setup      only create .venv and install the lock ($(LOCK))"
 	@echo "  lock       re-resolve $(LOCK) from pyproject.toml (UPGRADE=1: newest releases)"
-	@echo "  sysdeps    check (on Debian as root: install) a headless browser and Fashion-MNIST"
+	@echo "  sysdeps    check (on Debian as root: install) a headless browser, bubblewrap, Fashion-MNIST"
 	@echo "  data       download Fashion-MNIST when it is not on this machine"
 	@echo "  clean, distclean (also removes .venv)"
 	@echo "Options: TORCH=\"torch==X.Y.Z\" or TORCH= (no PyTorch); PYTHON=python3.12; STRICT=1 (CI: a"
