@@ -216,15 +216,20 @@ def _user_processes(uid: int) -> int:
     return count
 
 
-def _weak_preexec(limits: Limits, uid: int | None, cgroup: Path | None) -> None:
-    """Runs in the child between fork and exec of a weakly isolated worker."""
-    os.setsid()
+def _join_and_become(cgroup: Path | None, uid: int | None) -> None:
+    """In a child before exec: join the submission's cgroup, then become user ``uid``."""
     if cgroup is not None:
         group.join_cgroup(cgroup)
     if uid is not None:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
+
+
+def _weak_preexec(limits: Limits, uid: int | None, cgroup: Path | None) -> None:
+    """Runs in the child between fork and exec of a weakly isolated worker."""
+    os.setsid()
+    _join_and_become(cgroup, uid)
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
@@ -233,12 +238,7 @@ def _strong_preexec(cgroup: Path | None, uid: int | None) -> None:
     """Runs in the child between fork and exec of bubblewrap (``uid``: become that user
     first, so that bubblewrap runs unprivileged and makes a user namespace)."""
     os.umask(0o022)  # the folders bubblewrap creates must be traversable by the worker
-    if cgroup is not None:
-        group.join_cgroup(cgroup)
-    if uid is not None:
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
+    _join_and_become(cgroup, uid)
 
 
 def can_administer() -> bool:

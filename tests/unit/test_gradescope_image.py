@@ -21,7 +21,6 @@ import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 import zipfile
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
@@ -30,6 +29,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from test_grading_release import fresh_venv
 
 from dlcourse.cli import main
 from dlcourse.grading import gradescope_image
@@ -185,27 +185,18 @@ def test_setup_is_bash_that_runs_main_only_when_executed():
 
 
 def _fresh_venv(path: Path, wheel: Path) -> Path:
-    """A virtual environment with ``wheel`` installed and this one's packages reachable."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-    python = path / "bin" / "python"
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet"]
-    subprocess.run([*command, "--target", purelib, str(wheel)], check=True)
-    # the dependencies (numpy, pytest, ...) from here; not the editable dlcourse of here
-    (Path(purelib) / "outer.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    # the grader's sandbox binds this venv but not folders a .pth file adds (they could hold
-    # a checkout with the answers): the worker's own import, NumPy, is copied in
+    """A virtual environment with ``wheel`` installed and this one's packages reachable
+    (test_grading_release's), plus its own NumPy: the grader's sandbox binds this venv but not
+    folders a .pth file adds (they could hold a checkout with the answers), and the worker
+    imports NumPy."""
+    python = fresh_venv(path, wheel)
+    purelib = next(path.glob("lib/python3*/site-packages"))
     import numpy
 
-    for folder in (
-        Path(numpy.__file__).parent,
-        Path(numpy.__file__).parent.with_name("numpy.libs"),
-    ):
+    here = Path(numpy.__file__).parent
+    for folder in (here, here.with_name("numpy.libs")):
         if folder.is_dir():
-            shutil.copytree(folder, Path(purelib) / folder.name, symlinks=True)
+            shutil.copytree(folder, purelib / folder.name, symlinks=True)
     return python
 
 

@@ -100,13 +100,13 @@ def test_student_release_holds_notebooks_public_tests_and_no_answers(tmp_path):
     assert_no_answers(texts)
 
 
-def _fresh_venv(tmp_path: Path, wheel: Path) -> Path:
-    """A new virtual environment with the wheel installed and no link to the repository.
+def fresh_venv(venv: Path, wheel: Path) -> Path:
+    """A new virtual environment at ``venv`` with the wheel installed and no link to the
+    repository; returns its python.
 
     Its dependencies (numpy, pytest, ...) come from this environment's site-packages,
     added by a .pth file; the editable install of dlcourse there is not activated.
     """
-    venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     purelib = subprocess.run(
@@ -167,7 +167,7 @@ def test_sdist_ships_public_tests_not_tests_and_builds_the_same_wheel(wheel, tmp
 
 
 def test_check_runs_from_the_wheel_in_a_fresh_venv(wheel, tmp_path):
-    python = _fresh_venv(tmp_path, wheel)
+    python = fresh_venv(tmp_path / "venv", wheel)
     elsewhere = tmp_path / "student"
     elsewhere.mkdir()
     release_student(SOLUTIONS, TESTS, elsewhere / "course")
