@@ -18,7 +18,7 @@ The network of each seed starts from ``seed``; the data split is the same for ev
 the spread measures initialisation and shuffling only. Rows for Fashion-MNIST are *read*
 from the committed results of the chapters that measured them, never re-run here: the four
 MLPs of Chapter 9 (``fashion_mlp.json``), the CNN of Chapter 11 and its MLP baseline
-(``cnn.json``, ``cnn_mlp.json``) and the GRU of Chapter 12 that reads the images row by row
+(``cnn.json``, ``cnn_mlp.json``) and the GRU of Chapter 13 that reads the images row by row
 (``recurrent.json``); a file that is not there gives no row. Nielsen's MNIST accuracies and
 the Fashion-MNIST benchmark's best MLP are quoted as other people's results (``PUBLISHED``),
 for orientation only.
@@ -102,7 +102,7 @@ CHAPTERS = {
     "fashion_mlp.json": "Chapter 9",
     "cnn_mlp.json": "Chapter 11",
     "cnn.json": "Chapter 11",
-    "recurrent.json": "Chapter 12",
+    "recurrent.json": "Chapter 13",
 }
 # the rows of Chapter 9's table
 FASHION_MLP_ORDER = ["nielsen_30", "nielsen_30_ce", "nielsen_100", "best"]
@@ -195,7 +195,7 @@ def _fashion_mlp_rows(fname: str, record: dict) -> list[dict]:
 
 
 def _recurrent_rows(fname: str, record: dict) -> list[dict]:
-    """Chapter 12's GRU reading Fashion-MNIST row by row (``bench_recurrent.py``)."""
+    """Chapter 13's GRU reading Fashion-MNIST row by row (``bench_recurrent.py``)."""
     entry = record.get("fashion_row_by_row")
     if not isinstance(entry, dict) or "test_accuracy" not in entry:
         return []

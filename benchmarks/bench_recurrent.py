@@ -1,5 +1,5 @@
 """Recurrent networks from ``dlcourse.layers``: a long-range memory task and Fashion-MNIST
-read row by row (Chapter 12 quotes both from ``results/recurrent.json``).
+read row by row (Chapter 13 quotes both from ``results/recurrent.json``).
 
     python benchmarks/bench_recurrent.py            # full: 4 lengths, 3 epochs of FMNIST
     python benchmarks/bench_recurrent.py --quick    # one seed, short sequences, a data subset

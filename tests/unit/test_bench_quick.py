@@ -198,7 +198,7 @@ def test_accuracy_table_reads_every_chapter_result_file(tmp_path):
     assert cnn["chapter"] == "Chapter 11" and cnn["wall_s"] == 80.0
     assert cnn["date"] == "2026-12-01"
     rnn = by_name["recurrent"]
-    assert rnn["chapter"] == "Chapter 12" and rnn["test_accuracy_mean"] == 0.85
+    assert rnn["chapter"] == "Chapter 13" and rnn["test_accuracy_mean"] == 0.85
     assert rnn["label"] == "GRU(28, 64)" and rnn["wall_s"] == 99.0
 
 
