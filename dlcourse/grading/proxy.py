@@ -195,7 +195,19 @@ class Connection:
             self.notes.append(text)
 
     def _start(self) -> None:
-        """Start a worker and wait until it is ready (any failure: GraderError)."""
+        """Start a worker and wait until it is ready (any failure: GraderError).
+
+        A worker that ends before it is ready (no student code has run yet: the cells are
+        sent after the ready message) is started once more: on a loaded machine a start
+        can fail for reasons that have nothing to do with the submission."""
+        problem = self._start_once()
+        if problem is not None:
+            problem = self._start_once()
+        if problem is not None:
+            raise GraderError(f"the sandboxed Python did not start ({problem})")
+
+    def _start_once(self) -> str | None:
+        """One attempt: None when the worker is ready, else what went wrong."""
         try:
             self.worker = sandbox.start_worker(self.limits, self.isolation, self.exercise)
         except (sandbox.IsolationUnavailable, OSError) as exc:
@@ -212,9 +224,11 @@ class Connection:
                 raise codec.ProtocolError("no ready message")
         except (_Timeout, EOFError, OSError, codec.ProtocolError) as exc:
             tail = sandbox.read_output_tail(worker, limit=600).strip()
+            status = worker.process.poll()
             self.close()
             detail = tail or type(exc).__name__
-            raise GraderError(f"the sandboxed Python did not start ({detail})") from None
+            return detail if status is None else f"{detail}; exit status {status}"
+        return None
 
     def _ensure(self) -> None:
         if self.broken:

@@ -257,6 +257,7 @@ def lab_browser(tmp_path_factory):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(120)
+    driver.set_script_timeout(120)  # a page running a chapter on a loaded machine is slow
     yield driver
     driver.quit()
 
@@ -275,9 +276,14 @@ def _menu(driver, menu: str, command: str) -> None:
 
 
 def _poll(driver, done, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
+    from selenium.common.exceptions import TimeoutException
+
+    deadline, state = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
-        state = driver.execute_script(NOTEBOOK_STATE)
+        try:
+            state = driver.execute_script(NOTEBOOK_STATE)
+        except TimeoutException:  # a page busy running cells on a loaded machine: ask again
+            continue
         if state is not None and done(state):
             return state
         time.sleep(1)

@@ -332,3 +332,53 @@ def test_the_table_names_the_reference_implementations():
     for modules in guard.FORBIDDEN.values():
         for module in modules:
             assert importlib.util.find_spec(module) is not None, module
+
+
+def _flaky_start(monkeypatch, failures: int) -> list:
+    """``sandbox.start_worker`` whose first ``failures`` workers die before they are ready."""
+    real, started = sandbox.start_worker, []
+
+    def start(*args, **kwargs):
+        worker = real(*args, **kwargs)
+        if len(started) < failures:  # it dies; whatever it said is not read
+            worker.group.kill()
+            worker.process.kill()
+            worker.process.wait()
+            silent, closed = os.pipe()
+            os.close(closed)
+            os.close(worker.from_worker)
+            worker.from_worker = silent
+        started.append(worker)
+        return worker
+
+    monkeypatch.setattr(sandbox, "start_worker", start)
+    return started
+
+
+def _connection() -> proxy.Connection:
+    cells = [{"index": 1, "source": "def plus_one(x):\n    return x + 1\n"}]
+    level = "strong" if STRONG is None else "weak"
+    return proxy.Connection(cells, sandbox.Limits(), 60, time.monotonic() + 120, isolation=level)
+
+
+def test_a_worker_that_ends_before_it_is_ready_is_started_once_more(monkeypatch):
+    """No student code runs before the ready message, so a start that fails on a loaded
+    machine is tried again instead of costing the submission every point."""
+    started = _flaky_start(monkeypatch, failures=1)
+    conn = _connection()
+    try:
+        assert proxy.Student(conn).plus_one(41) == 42
+    finally:
+        conn.close()
+    assert len(started) == 2
+
+
+def test_a_worker_that_never_gets_ready_is_a_grader_error_with_its_exit_status(monkeypatch):
+    started = _flaky_start(monkeypatch, failures=2)
+    conn = _connection()
+    try:
+        with pytest.raises(proxy.GraderError, match=r"did not start \(EOFError; exit status -?\d+\)"):
+            proxy.Student(conn).plus_one(41)
+    finally:
+        conn.close()
+    assert len(started) == 2
