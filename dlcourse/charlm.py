@@ -1,15 +1,17 @@
-"""A character-level language model in PyTorch: an embedding, a GRU and a linear read-out
-that predicts the next character from the ones before it.
+"""Character-level language modelling: a vocabulary of characters, next-character training
+windows, perplexity, and sampling a continuation with a temperature.
 
-A text is a sequence of token ids ``x_1 … x_N`` (one per character, :class:`CharVocab`). The
-model gives ``p(x_{t+1} | x_1 … x_t)`` at every position, and training minimises the mean
-cross-entropy of the next character (in nats)::
+A text is a sequence of token ids ``x_1 … x_N`` (one per character, :class:`CharVocab`). A
+language model gives ``p(x_{t+1} | x_1 … x_t)`` at every position; training minimises the
+mean cross-entropy of the next character (in nats)::
 
     C = −(1/N) Σ_t ln p(x_{t+1} | x_≤t),        perplexity = exp(C)
 
 The perplexity is the number of equally likely characters the model is, on average, as
-unsure as: ``V`` for a uniform guess over a vocabulary of ``V``, 1 for a perfect model.
-:func:`generate` samples a continuation with a temperature (:mod:`dlcourse.sampling`).
+unsure as: ``V`` for a uniform guess over ``V`` characters, 1 for a model that is always
+sure and right. Any model with ``forward(ids (m, T)) -> logits (m, T, V)`` works with
+:func:`generate` (for example :class:`dlcourse.seqtransformer.SequenceTransformer` with
+``causal=True``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
 
 from dlcourse._validation import check_positive_int
 from dlcourse.sampling import sample_with_temperature
@@ -47,68 +46,18 @@ class CharVocab:
         return "".join(self.chars[int(i)] for i in ids)
 
 
-class CharLM(nn.Module):
-    """``forward(ids (m, T), h=None) -> (logits (m, T, V), h)``: logits of the next token."""
-
-    def __init__(self, vocab: int, embed: int = 16, hidden: int = 64, seed: int = 0):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.embed = nn.Embedding(check_positive_int(vocab, "vocab"), embed)
-        self.gru = nn.GRU(embed, check_positive_int(hidden, "hidden"), batch_first=True)
-        self.out = nn.Linear(hidden, vocab)
-
-    def forward(self, ids, h=None):
-        states, h = self.gru(self.embed(torch.as_tensor(np.asarray(ids), dtype=torch.long)), h)
-        return self.out(states), h
-
-
-def _windows(ids: np.ndarray, starts, T: int):
-    x = np.stack([ids[s : s + T] for s in starts])
-    y = np.stack([ids[s + 1 : s + T + 1] for s in starts])
-    return x, y
-
-
-def train_charlm(
-    model: CharLM,
-    ids,
-    steps: int = 800,
-    batch_size: int = 32,
-    seq_len: int = 64,
-    lr: float = 3e-3,
-    seed: int = 0,
-) -> list[float]:
-    """Adam on random windows of ``seq_len`` characters (targets: the window shifted by one);
-    returns the training cross-entropy (nats per character) of every step."""
+def next_token_windows(ids, T: int, stride: int | None = None):
+    """``(X, Y)`` of shape ``(n, T)``: windows of ``T`` ids every ``stride`` (default ``T``)
+    positions, and the same windows shifted by one (the next token at every position)."""
     ids = np.asarray(ids)
-    if len(ids) <= seq_len + 1:
-        raise ValueError(
-            f"the text needs more than seq_len + 1 = {seq_len + 1} characters; got {len(ids)}"
-        )
-    rng = np.random.default_rng(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    model.train()
-    for _ in range(check_positive_int(steps, "steps")):
-        x, y = _windows(ids, rng.integers(0, len(ids) - seq_len - 1, size=batch_size), seq_len)
-        logits, _ = model(x)
-        loss = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), torch.from_numpy(y).reshape(-1)
-        )
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        losses.append(loss.item())
-    model.eval()
-    return losses
-
-
-@torch.no_grad()
-def cross_entropy(model: CharLM, ids) -> float:
-    """Mean next-character cross-entropy (nats) over a whole text, read in one pass."""
-    ids = np.asarray(ids)
-    logits, _ = model(ids[None, :-1])
-    return float(F.cross_entropy(logits[0], torch.from_numpy(ids[1:])))
+    T = check_positive_int(T, "T")
+    stride = T if stride is None else check_positive_int(stride, "stride")
+    if len(ids) < T + 1:
+        raise ValueError(f"need at least T + 1 = {T + 1} ids; got {len(ids)}")
+    starts = np.arange(0, len(ids) - T, stride)
+    return np.stack([ids[s : s + T] for s in starts]), np.stack(
+        [ids[s + 1 : s + T + 1] for s in starts]
+    )
 
 
 def perplexity(cross_entropy_nats: float) -> float:
@@ -116,19 +65,19 @@ def perplexity(cross_entropy_nats: float) -> float:
     return math.exp(cross_entropy_nats)
 
 
-@torch.no_grad()
-def generate(
-    model: CharLM, vocab: CharVocab, prompt: str, n_chars: int, temperature: float = 1.0, seed=0
-) -> str:
-    """``prompt`` followed by ``n_chars`` sampled characters (temperature 0: the argmax)."""
+def generate(model, vocab: CharVocab, prompt: str, n_chars: int, temperature: float = 1.0,
+             context: int | None = None, seed=0) -> str:  # fmt: skip
+    """``prompt`` followed by ``n_chars`` characters sampled one at a time (temperature 0:
+    the argmax), each from the logits the model gives after the last ``context`` ids."""
     rng = np.random.default_rng(seed)
-    logits, h = model(vocab.encode(prompt)[None])
-    out = []
+    ids = list(vocab.encode(prompt))
+    if not ids:
+        raise ValueError("the prompt needs at least one character")
     for _ in range(check_positive_int(n_chars, "n_chars")):
-        nxt = sample_with_temperature(logits[0, -1].numpy(), temperature, rng)
-        out.append(nxt)
-        logits, h = model(np.array([[nxt]]), h)
-    return prompt + vocab.decode(out)
+        window = ids[-context:] if context else ids
+        logits = model.forward(np.array([window]))[0, -1]
+        ids.append(sample_with_temperature(logits, temperature, rng))
+    return vocab.decode(ids)
 
 
-__all__ = ["CharLM", "CharVocab", "cross_entropy", "generate", "perplexity", "train_charlm"]
+__all__ = ["CharVocab", "generate", "next_token_windows", "perplexity"]

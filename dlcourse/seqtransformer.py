@@ -48,6 +48,7 @@ class SequenceTransformer:
         max_len: int = 16,
         norm_first: bool = True,
         positional: str = "learned",
+        causal: bool = False,
         seed: int = 0,
         dtype: str = "float64",
     ):
@@ -67,7 +68,13 @@ class SequenceTransformer:
         )
         self.blocks = [
             TransformerEncoderLayer(
-                d_model, nhead, dim_feedforward, norm_first=norm_first, rng=rng, dtype=dtype
+                d_model,
+                nhead,
+                dim_feedforward,
+                norm_first=norm_first,
+                causal=causal,
+                rng=rng,
+                dtype=dtype,
             )
             for _ in range(check_positive_int(num_layers, "num_layers"))
         ]

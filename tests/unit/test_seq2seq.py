@@ -1,9 +1,7 @@
-"""The encoder–decoder GRU and the character model (PyTorch): recurrences equal to the
-course's GRU, decoding consistent with beam search, learning on small tasks."""
+"""The encoder–decoder GRU (PyTorch): recurrences equal to the course's GRU, decoding
+consistent with beam search, learning on a small reversal task."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -11,8 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from dlcourse.beam import beam_search  # noqa: E402
-from dlcourse.charlm import CharLM, CharVocab, cross_entropy, generate, perplexity, train_charlm  # noqa: E402
-from dlcourse.data.sequences import BOS, EOS, PAD, grammar_text, reversal_task, strip  # noqa: E402
+from dlcourse.data.sequences import BOS, EOS, PAD, reversal_task, strip  # noqa: E402
 from dlcourse.layers import GRU  # noqa: E402
 from dlcourse.seq2seq import Seq2Seq, evaluate, exact_match, shift_right, train_seq2seq  # noqa: E402
 
@@ -74,21 +71,3 @@ def test_seq2seq_learns_and_greedy_equals_beam_of_one(attention):
         assert a.shape == (100, tt.shape[1], ts.shape[1])
         np.testing.assert_allclose(a.sum(-1), 1.0, rtol=1e-6)
         assert np.all(a[np.broadcast_to((ts == PAD)[:, None, :], a.shape)] == 0)  # pads masked
-
-
-def test_char_model_learns_and_samples():
-    text = grammar_text(400, seed=0)
-    vocab = CharVocab(text)
-    ids = vocab.encode(text)
-    assert vocab.decode(ids) == text
-    model = CharLM(len(vocab), embed=8, hidden=32, seed=0)
-    ce0 = cross_entropy(model, ids[:2000])
-    assert abs(ce0 - math.log(len(vocab))) < 0.5  # near a uniform guess at the start
-    train_charlm(model, ids, steps=150, batch_size=16, seq_len=32, lr=1e-2, seed=0)
-    ce = cross_entropy(model, ids[:2000])
-    assert ce < 0.6 * ce0 and perplexity(ce) == pytest.approx(math.exp(ce))
-    greedy = generate(model, vocab, "the ", 30, temperature=0.0)
-    assert greedy == generate(model, vocab, "the ", 30, temperature=0.0, seed=9)
-    assert len(generate(model, vocab, "a", 25, temperature=1.0, seed=1)) == 26
-    with pytest.raises(ValueError, match="not in the vocabulary"):
-        vocab.encode("the cat!")

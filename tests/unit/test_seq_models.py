@@ -149,3 +149,38 @@ def test_transformer_learns_to_sort_short_strings():
 def test_transformer_bad_input():
     with pytest.raises(ValueError, match="positional"):
         SequenceTransformer(5, positional="rotary")
+
+
+def test_character_language_model_learns_and_samples():
+    from dlcourse.charlm import CharVocab, generate, next_token_windows, perplexity
+
+    text = S.grammar_text(600, seed=0)
+    vocab = CharVocab(text)
+    ids = vocab.encode(text)
+    assert vocab.decode(ids) == text
+    X, Y = next_token_windows(ids, 16, stride=5)
+    np.testing.assert_array_equal(X[:, 1:], Y[:, :-1])
+    np.testing.assert_array_equal(X[3], ids[15:31])
+    model = SequenceTransformer(
+        len(vocab),
+        d_model=16,
+        nhead=2,
+        num_layers=1,
+        dim_feedforward=32,
+        max_len=16,
+        causal=True,
+        seed=0,
+    )
+    ce0 = softmax_cross_entropy(model.forward(X[:200]), Y[:200])[0]
+    train_transformer(model, X, Y, steps=150, batch_size=32, lr=1e-2, warmup=10, seed=0)
+    ce = softmax_cross_entropy(model.forward(X[:200]), Y[:200])[0]
+    assert ce < 0.5 * ce0 and perplexity(ce) == pytest.approx(math.exp(ce))
+    # causal: changing a later character leaves the logits of the earlier positions alone
+    x2 = X[:1].copy()
+    x2[0, -1] = (x2[0, -1] + 1) % len(vocab)
+    np.testing.assert_allclose(model.forward(x2)[0, :-1], model.forward(X[:1])[0, :-1])
+    greedy = generate(model, vocab, "the ", 20, temperature=0.0, context=16)
+    assert greedy == generate(model, vocab, "the ", 20, temperature=0.0, context=16, seed=9)
+    assert len(generate(model, vocab, "a", 25, temperature=1.0, context=16, seed=1)) == 26
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        vocab.encode("the cat!")
