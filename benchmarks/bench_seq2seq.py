@@ -1,7 +1,7 @@
 """Sequence-to-sequence on digit reversal: an encoder–decoder GRU with and without Bahdanau
 attention, trained with teacher forcing (Chapter 13 quotes ``results/seq2seq.json``).
 
-    python benchmarks/bench_seq2seq.py            # full: 3 seeds, 1,500 steps per model
+    python benchmarks/bench_seq2seq.py            # full: 3 seeds, 1,000 steps per model
     python benchmarks/bench_seq2seq.py --quick    # one seed, 60 steps (a smoke test)
 
 For every seed and model the script records the teacher-forced loss and token accuracy on
@@ -35,10 +35,10 @@ FULL = {
     "steps": 1500,
     "n_train": 20000,
     "n_test": 1000,
-    "n_beam": 300,
+    "n_beam": 200,
     "n_min": 3,
     "n_max": 12,
-    "hidden": 128,
+    "hidden": 64,
     "embed": 32,
     "batch_size": 64,
     "lr": 3e-3,
