@@ -1,7 +1,7 @@
 """Sequence-to-sequence on digit reversal: an encoder–decoder GRU with and without Bahdanau
 attention, trained with teacher forcing (Chapter 13 quotes ``results/seq2seq.json``).
 
-    python benchmarks/bench_seq2seq.py            # full: 3 seeds, 1,000 steps per model
+    python benchmarks/bench_seq2seq.py            # full: 3 seeds, 1,500 steps per model
     python benchmarks/bench_seq2seq.py --quick    # one seed, 60 steps (a smoke test)
 
 For every seed and model the script records the teacher-forced loss and token accuracy on
