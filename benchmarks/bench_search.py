@@ -158,7 +158,7 @@ def warmup_run(lr, warmup_steps, seed, sets, epochs=2, batch_size=64):
         for _ in range(epochs):
             order = order_rng.permutation(len(y_train))
             for i in range(0, len(order), batch_size):
-                rows = order[i:i + batch_size]
+                rows = order[i : i + batch_size]
                 optimizer.lr = lr * min(1.0, (step + 1) / warmup_steps) if warmup_steps else lr
                 loss = net.cost(X_train[rows], y_train[rows], training=True)
                 worst = max(worst, float(loss)) if math.isfinite(loss) else math.inf
