@@ -4,7 +4,7 @@ same budget, and learning-rate warm-up, on Fashion-MNIST (3 seeds each).
     nice python benchmarks/bench_search.py            # every run (~15 min of one core)
     python benchmarks/bench_search.py --quick         # 1 seed, a tiny budget: a smoke test
 
-Writes ``benchmarks/results/search.json`` atomically; ``book/09_practical.ipynb`` reads it.
+Writes ``benchmarks/results/search.json`` (``search_quick.json`` with ``--quick``) atomically; ``book/09_practical.ipynb`` reads it.
 
 **Search.** One trial trains ``[784, width, 10]`` (ReLU, softmax output, He initialisation,
 Adam, mini-batch 50) on ``n_train`` images of a stratified training part for up to
@@ -180,6 +180,7 @@ def main(argv=None):
     lrs = [0.2] if quick else [0.05, 0.1, 0.2, 0.3]
     warmup_steps = 20 if quick else 150
 
+    name = "search_quick" if quick else "search"  # a smoke run never replaces the results
     fashion = data.load_mnist("fashion", dtype="float32")
     X_full, y_full, X_test, y_test = fashion
     X_train, y_train, X_val, y_val = data.train_val_split(X_full, y_full, val_fraction=1 / 6,
@@ -204,7 +205,7 @@ def main(argv=None):
             "best_test_mean": float(np.mean(tests)),
             "trials_started_mean": float(np.mean([r["trials_started"] for r in runs])),
         }
-        save("search", results)
+        save(name, results)
 
     warm = {"network": "[784, 256, 256, 256, 10] ReLU", "optimizer": "SGD momentum 0.9",
             "batch_size": 64, "epochs": 2, "warmup_steps": warmup_steps, "rows": []}  # fmt: skip
@@ -217,7 +218,7 @@ def main(argv=None):
                                  "max_loss": [r["max_loss"] for r in runs]})  # fmt: skip
             print(f"warm-up {steps:>3} steps, lr {lr}: val {np.round(vals, 3)}", flush=True)
         results["warmup"] = warm
-        save("search", results)
+        save(name, results)
     return results
 
 
