@@ -89,6 +89,9 @@ def search(method, seed, sets, max_epochs, budget):
 
     def objective(trial):
         nonlocal spent
+        if spent >= budget:  # nothing left to start a trial with
+            trial.study.stop()
+            raise optuna.TrialPruned()
         lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
         l2 = trial.suggest_float("l2", 0.01, 100.0, log=True)
         width = trial.suggest_int("width", 16, 256)
