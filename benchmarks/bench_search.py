@@ -4,7 +4,8 @@ same budget, and learning-rate warm-up, on Fashion-MNIST (3 seeds each).
     nice python benchmarks/bench_search.py            # every run (~15 min of one core)
     python benchmarks/bench_search.py --quick         # 1 seed, a tiny budget: a smoke test
 
-Writes ``benchmarks/results/search.json`` (``search_quick.json`` with ``--quick``) atomically; ``book/09_practical.ipynb`` reads it.
+Writes ``benchmarks/results/search.json`` (``search_quick.json`` with ``--quick``)
+atomically; ``book/09_practical.ipynb`` reads it.
 
 **Search.** One trial trains ``[784, width, 10]`` (ReLU, softmax output, He initialisation,
 Adam, mini-batch 50) on ``n_train`` images of a stratified training part for up to
