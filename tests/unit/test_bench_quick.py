@@ -223,3 +223,34 @@ def test_epoch_quick(results):
     for t in data["targets"]:
         assert _positive(t["speedup"])
     assert data["memory"]["peak_bytes"] > 0
+
+
+def test_search_quick(results):
+    pytest.importorskip("optuna")
+    from dlcourse.data import DataNotFoundError
+
+    try:
+        data = _load("search").main(["--quick"])
+    except DataNotFoundError:
+        pytest.skip("no Fashion-MNIST on this machine")
+    saved = _saved(results, "search_quick")
+    assert saved["methods"].keys() == data["methods"].keys()
+    budget = saved["budget_epochs"]
+    for key in ("random", "successive_halving", "hyperband"):
+        (run,) = saved["methods"][key]["runs"]
+        assert run["epochs_spent"] == budget  # every method spends the whole budget, no more
+        assert sum(len(t["val"]) for t in run["trials"]) == budget
+        assert run["trials_finished"] >= 1
+        finished = [t for t in run["trials"] if t["state"] == "finished"]
+        assert all(len(t["val"]) == saved["max_epochs"] for t in finished)
+        assert run["best_val"] == max(t["val"][-1] for t in finished)
+        assert 0.1 < run["best_test"] <= 1.0
+    # no pruning: every trial runs to the end; the same sampler seed gives the same first trial
+    rand = saved["methods"]["random"]["runs"][0]
+    assert rand["trials_started"] == budget // saved["max_epochs"]
+    halving = saved["methods"]["successive_halving"]["runs"][0]
+    assert halving["trials"][0]["lr"] == rand["trials"][0]["lr"]
+    assert halving["trials_started"] >= rand["trials_started"]
+    rows = saved["warmup"]["rows"]
+    assert {r["warmup_steps"] for r in rows} == {0, saved["warmup"]["warmup_steps"]}
+    assert all(0.0 <= v <= 1.0 for r in rows for v in r["val"])
