@@ -53,7 +53,9 @@ def check_reparameterize(student, mu, log_var, eps, kind, public=True):
     got = call(student, "reparameterize", mu.copy(), log_var.copy(), eps.copy(), public=public,
                must_not_modify=True)  # fmt: skip
     got = as_array(got, "reparameterize")
-    assert got.shape == mu.shape, f"reparameterize must return z of the shape of mu, (m, d) ({kind})"
+    assert got.shape == mu.shape, (
+        f"reparameterize must return z of the shape of mu, (m, d) ({kind})"
+    )
     expected = vae.reparameterize(mu, log_var, eps)
     if np.allclose(got, mu + np.exp(log_var) * eps) and not np.allclose(got, expected):
         pytest.fail(
@@ -93,7 +95,9 @@ def check_nll(student, x, logits, kind, public=True):
     got = call(student, "bernoulli_nll", x.copy(), logits.copy(), public=public,
                must_not_modify=True)  # fmt: skip
     got = as_array(got, "bernoulli_nll")
-    assert got.shape == (x.shape[0],), f"bernoulli_nll must return one number per row, (m,) ({kind})"
+    assert got.shape == (x.shape[0],), (
+        f"bernoulli_nll must return one number per row, (m,) ({kind})"
+    )
     assert np.all(np.isfinite(got)), (
         f"the result holds inf or NaN: ln(1 + e^ℓ) overflows for large logits; write softplus "
         f"as max(ℓ, 0) + ln(1 + e^(−|ℓ|)) ({kind})"
@@ -147,8 +151,10 @@ def check_backward(student, problem, kind, public=True, expected=None):
             pytest.fail(f"the reconstruction gradient has the wrong sign: G = (sigmoid(ℓ) − x)/m "
                         f"({kind})")  # fmt: skip
         if m > 1 and close(got, [m * g for g in right]):
-            pytest.fail(f"the gradients are m times too large: the loss is a mean, so G = "
-                        f"(sigmoid(ℓ) − x)/m and the KL gradients are divided by m ({kind})")  # fmt: skip
+            pytest.fail(
+                f"the gradients are m times too large: the loss is a mean, so G = "
+                f"(sigmoid(ℓ) − x)/m and the KL gradients are divided by m ({kind})"
+            )
         if close(got[2:], right[2:]) and (
             np.allclose(got[0], _grads(*problem, kl=False)[0])
             or np.allclose(got[1], _grads(*problem, kl=False)[1])
