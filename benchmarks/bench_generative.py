@@ -15,7 +15,7 @@ committed file was made, on a shared machine. Each part, seeds 0, 1, 2:
   between 1,000 decoded draws z ~ N(0, I) (for the autoencoder also z from a Gaussian fitted
   to its training codes) and 1,000 test images, in the judge's feature space (below).
 - **gan**: a GAN of two MLPs (PyTorch), generator 64-256-784 (sigmoid), discriminator
-  784-256-1 (leaky ReLU), Adam 2e-4 (β₁ = 0.5), batch 64, 10,000 training images, 5 epochs
+  784-256-1 (leaky ReLU), Adam 2e-4 (β₁ = 0.5), batch 64, 10,000 training images, 12 epochs
   (``--gan-n``, ``--gan-epochs``): the non-saturating generator loss −ln D(G(u)), the
   minimax loss ln(1 − D(G(u))), and the non-saturating loss with a packed discriminator
   (``--gan-pack 2``: it judges pairs of samples). After every epoch: 8 samples of fixed
@@ -56,9 +56,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from _results import RESULTS, save  # noqa: E402
 from torch import nn  # noqa: E402
 
+import benchmarks._results as store  # noqa: E402
 from dlcourse import data, optim  # noqa: E402
 from dlcourse.layers import Activation, Linear, Model  # noqa: E402
 from dlcourse.mmd import median_heuristic, mmd2  # noqa: E402
@@ -412,8 +412,8 @@ def judge_setup(X, y, X_te, y_te, epochs):
 
 def merge(base_name, part_names):
     """Join the part files (runs of the same experiment from several processes) into one."""
-    parts = [json.loads((RESULTS / f"{n}.json").read_text()) for n in part_names]
-    base = json.loads((RESULTS / f"{base_name}.json").read_text())
+    parts = [json.loads((store.RESULTS / f"{base_name}_{n}.json").read_text()) for n in part_names]
+    base = json.loads((store.RESULTS / f"{base_name}.json").read_text())
     replaced = {k for p in parts for k in ("vae", "ring", "gan", "simclr") if k in p}
     merged = {k: v for k, v in base.items() if k not in replaced and k != "machine"}
     for part in parts:
@@ -425,10 +425,10 @@ def merge(base_name, part_names):
                 merged[key] = part[key]
     merged["seeds"] = sorted({r["seed"] for k in replaced for r in merged[k]["runs"]})
     merged["parts_merged"] = list(part_names)
-    return save(base_name, merged)
+    return store.save(base_name, merged)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one seed, short runs")
     parser.add_argument("--parts", default="vae,ring,gan,simclr")
@@ -436,12 +436,14 @@ def main():
     parser.add_argument("--losses", default="non-saturating,minimax", help="GAN generator losses")
     parser.add_argument("--packs", default="1,4", help="ring: discriminator packing")
     parser.add_argument("--gan-pack", type=int, default=1, help="Fashion-MNIST GAN: packing")
-    parser.add_argument("--gan-epochs", type=int, default=5)
+    parser.add_argument("--gan-epochs", type=int, default=12)
     parser.add_argument("--gan-n", type=int, default=10000, help="GAN training images")
     parser.add_argument("--simclr-epochs", type=int, default=3)
     parser.add_argument("--out", default="", help="write generative_<out>.json (a part file)")
-    parser.add_argument("--merge", nargs="*", help="join these part files into generative.json")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--merge", nargs="*", help="join the files generative_<part>.json into generative.json"
+    )
+    args = parser.parse_args(argv)
     if args.merge:
         print(f"wrote {merge('generative', args.merge)}")
         return
@@ -458,21 +460,21 @@ def main():
         results["vae"] = {"epochs": 5 if quick else 20, "n_train": 5000,
                           "runs": run_vae(X, X_te, judge, real_feat[:1000], bandwidth, seeds,
                                           5 if quick else 20)}  # fmt: skip
-        save(name, results)
+        store.save(name, results)
     if "ring" in parts:
         steps = 600 if quick else 3000
         snaps = (steps // 6, steps // 3, steps // 2, steps)
         packs = tuple(int(p) for p in args.packs.split(","))
         results["ring"] = {"steps": steps, **RING, "centres": ring_centres().tolist(),
                            "runs": run_ring(seeds, steps, snaps, packs)}  # fmt: skip
-        save(name, results)
+        store.save(name, results)
     if "gan" in parts:
         epochs, n_train = (2, 2000) if quick else (args.gan_epochs, args.gan_n)
         losses = args.losses.split(",")
         results["gan"] = {"epochs": epochs, "n_train": n_train,
                           "runs": run_gan(X, judge, real_feat, bandwidth, seeds, epochs,
                                           n_train, losses, args.gan_pack)}  # fmt: skip
-        save(name, results)
+        store.save(name, results)
     if "simclr" in parts:
         epochs = 1 if quick else args.simclr_epochs
         Xs, ys = (X[:6000], y[:6000]) if quick else (X, y)
@@ -480,7 +482,7 @@ def main():
                              "n_unlabelled": len(Xs),
                              "runs": run_simclr(Xs, ys, X_te, y_te, seeds, epochs)}  # fmt: skip
     results["total_seconds"] = time.perf_counter() - start
-    path = save(name, results)
+    path = store.save(name, results)
     print(f"wrote {path} in {math.ceil(results['total_seconds'])} s")
 
 
