@@ -410,7 +410,7 @@ def judge_setup(X, y, X_te, y_te, epochs):
     return judge, real_feat, bandwidth, info
 
 
-def merge(base_name, part_names):
+def merge(base_name, part_names, note=""):
     """Join the part files (runs of the same experiment from several processes) into one."""
     parts = [json.loads((store.RESULTS / f"{base_name}_{n}.json").read_text()) for n in part_names]
     base = json.loads((store.RESULTS / f"{base_name}.json").read_text())
@@ -425,6 +425,8 @@ def merge(base_name, part_names):
                 merged[key] = part[key]
     merged["seeds"] = sorted({r["seed"] for k in replaced for r in merged[k]["runs"]})
     merged["parts_merged"] = list(part_names)
+    if note:
+        merged["note"] = note
     return store.save(base_name, merged)
 
 
@@ -443,9 +445,10 @@ def main(argv=None):
     parser.add_argument(
         "--merge", nargs="*", help="join the files generative_<part>.json into generative.json"
     )
+    parser.add_argument("--note", default="", help="with --merge: a remark stored in the file")
     args = parser.parse_args(argv)
     if args.merge:
-        print(f"wrote {merge('generative', args.merge)}")
+        print(f"wrote {merge('generative', args.merge, args.note)}")
         return
     quick = args.quick
     seeds = [0] if quick else [int(s) for s in args.seeds.split(",")]
