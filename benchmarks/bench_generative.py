@@ -42,6 +42,8 @@ thread.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
 import json
 import math
 import sys
@@ -391,7 +393,9 @@ def run_simclr(X, y, X_te, y_te, seeds, epochs, fractions=(0.01, 0.1), batch=512
     return rows
 
 
-JUDGE_CACHE = Path(tempfile.gettempdir()) / "dlcourse_bench_generative_judge.pt"
+# keyed by the judge's code, so that a changed judge is never read from an old cache
+_JUDGE_KEY = hashlib.sha256(inspect.getsource(train_judge).encode()).hexdigest()[:12]
+JUDGE_CACHE = Path(tempfile.gettempdir()) / f"dlcourse_bench_generative_judge_{_JUDGE_KEY}.pt"
 
 
 def judge_setup(X, y, X_te, y_te, epochs):
