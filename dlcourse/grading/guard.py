@@ -49,6 +49,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "17": ("dlcourse.layers", "dlcourse.gradcheck"),
     "18": ("dlcourse.layers", "dlcourse.gradcheck"),
     "19": ("dlcourse.layers", "dlcourse.attention", "dlcourse.gradcheck"),
+    "20": ("dlcourse.vae", "dlcourse.gradcheck"),
 }
 TORCH_EXERCISES = ("10",)
 ATTEMPTS: list[str] = []  # messages of the refused imports, in order

@@ -254,3 +254,42 @@ def test_search_quick(results):
     rows = saved["warmup"]["rows"]
     assert {r["warmup_steps"] for r in rows} == {0, saved["warmup"]["warmup_steps"]}
     assert all(0.0 <= v <= 1.0 for r in rows for v in r["val"])
+
+
+def test_generative_quick_and_merge(results):
+    """Chapter 16's benchmark: the VAE and ring parts in quick mode, then two part files
+    joined into one (the way the committed results were made)."""
+    pytest.importorskip("torch")
+    from dlcourse.data import available
+
+    if not available("fashion"):
+        pytest.skip("Fashion-MNIST is not on this machine")
+    bench = _load("generative")
+    bench.main(["--quick", "--parts", "vae,ring"])
+    data = _saved(results, "generative_quick")
+    judge = data["judge"]
+    assert 0.5 < judge["test_accuracy"] <= 1.0 and _positive(judge["mmd_bandwidth"])
+    (vae,) = data["vae"]["runs"]
+    # two sets of real test images are closer to each other than any generator's samples
+    for key in ("vae_mmd2", "ae_fitted_gaussian_mmd2", "ae_standard_normal_mmd2"):
+        assert judge["real_vs_real_mmd2"] < vae[key]
+    assert 0 < vae["vae_recon_cost"] < 100 and 0 < vae["ae_recon_cost"] < 100
+    runs = data["ring"]["runs"]
+    assert sorted(r["pack"] for r in runs) == [1, 4]
+    for run in runs:
+        assert [s["step"] for s in run["snapshots"]] == [100, 200, 300, 600]
+        for snap in run["snapshots"]:
+            assert 0 <= snap["modes"] <= 8 and 0.0 <= snap["high_quality"] <= 1.0
+            assert sum(snap["counts"]) == round(2000 * snap["high_quality"])
+        assert len(run["snapshots"][0]["samples"]) == 500
+
+    base = {"machine": {}, "quick": False, "seeds": [0], "judge": judge, "ring": data["ring"]}
+    (results / "generative.json").write_text(json.dumps(base), encoding="utf-8")
+    for seed in (1, 2):
+        part = {"judge": judge, "vae": {"epochs": 1, "runs": [{**vae, "seed": seed}]}}
+        (results / f"generative_p{seed}.json").write_text(json.dumps(part), encoding="utf-8")
+    bench.main(["--merge", "p1", "p2"])
+    merged = json.loads((results / "generative.json").read_text(encoding="utf-8"))
+    assert [r["seed"] for r in merged["vae"]["runs"]] == [1, 2]
+    assert merged["ring"] == data["ring"] and merged["parts_merged"] == ["p1", "p2"]
+    assert MACHINE_KEYS <= set(merged["machine"])
