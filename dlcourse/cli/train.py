@@ -17,6 +17,7 @@ import numpy as np
 
 from dlcourse.cli.resume import Interrupted, check_resume, interrupted_message, run_settings
 
+HELP = "train a network from the command line"
 DATA_SETS = ("digits", "mnist", "fashion", "xor", "moons", "circles", "spirals")
 DESCRIPTION = __doc__.split("\n\n", 1)[1].replace("``", "")  # --help is plain text
 
