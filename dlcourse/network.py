@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse._arrays import views
-from dlcourse._kernels import KERNELS as _KERNELS
-from dlcourse._kernels import kernel, products, torch_kernels
+from dlcourse._kernels import FAST, kernel, products, torch_fast
 from dlcourse._validation import (
     DTYPES,
     OUTPUTS,
@@ -80,11 +79,11 @@ class Network(Trainable):
     ):
         self.sizes = check_sizes(sizes)
         self.device = None if device is None else get_device(device)
-        kernels = _KERNELS if self.device is None else torch_kernels()
+        fast = FAST if self.device is None else torch_fast()
         self.dtype = DTYPES[dtype_name(dtype)]
         self.activation, self.output = check_activations(activation, output)
-        self._hidden_fn, self._hidden_prime = kernel(self.activation, kernels)
-        self._output_fn, _ = kernel(self.output, kernels)
+        self._hidden_fn, self._hidden_prime = kernel(self.activation, fast)
+        self._output_fn, _ = kernel(self.output, fast)
         self.cost_fn: Cost = get_cost(cost)
         check_pairing(self.cost_fn, self.output, self.sizes[-1], self.dtype)
         self._fast_delta = self.cost_fn.fast_delta(self.output)  # BP1 closed form, if any

@@ -16,6 +16,9 @@ out as torch's, so they are copied unchanged in both directions.
 
 from __future__ import annotations
 
+import ast
+import functools
+
 import numpy as np
 import torch
 from torch import nn
@@ -23,6 +26,7 @@ from torch import nn
 from dlcourse import layers as L
 from dlcourse._validation import check_positive_int
 from dlcourse._validation import one_hot as to_one_hot
+from dlcourse.activations import ACTIVATIONS
 from dlcourse.backend import get_device, to_backend, to_numpy
 from dlcourse.costs import get_cost
 from dlcourse.metrics import output_labels
@@ -44,37 +48,30 @@ class Step(nn.Module):
         return (z > 0).to(z.dtype) + 0.0 * z  # the 0·z term keeps the graph (gradient 0)
 
 
-# Registry name -> a factory of the matching module. Softplus uses threshold 40 (not torch's
-# 20), beyond which log(1 + e^z) = z to float64 precision, so it equals the registry's formula.
-MODULES = {
-    "identity": nn.Identity,
-    "step": Step,
-    "sigmoid": nn.Sigmoid,
-    "tanh": nn.Tanh,
-    "relu": nn.ReLU,
-    "leaky_relu": lambda: nn.LeakyReLU(0.01),
-    "elu": lambda: nn.ELU(1.0),
-    "gelu": nn.GELU,
-    "gelu_approx": GeluApprox,
-    "silu": nn.SiLU,
-    "swish": nn.SiLU,
-    "softplus": lambda: nn.Softplus(threshold=40.0),
-    "softmax": lambda: nn.Softmax(dim=-1),
-}
+def _factory(spec: str):
+    """A factory of the module ``spec`` names, e.g. ``"LeakyReLU(negative_slope=0.01)"``:
+    a class of ``torch.nn`` or of this module, and keyword arguments that are literals."""
+    call = ast.parse(spec, mode="eval").body
+    cls = getattr(nn, call.func.id, None) or {"Step": Step, "GeluApprox": GeluApprox}[call.func.id]
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    return functools.partial(cls, **kwargs)
+
+
+# Registry name -> a factory of the matching module, derived from the activation table.
+MODULES = {name: _factory(g.torch) for name, g in ACTIVATIONS.items() if g.torch}
 
 
 def _module_name(module: nn.Module) -> str | None:
-    """The registry name of an activation module, or None if it is not one we know."""
-    if isinstance(module, nn.LeakyReLU) and module.negative_slope != 0.01:
-        return None
-    if isinstance(module, nn.ELU) and module.alpha != 1.0:
-        return None
-    if isinstance(module, nn.GELU) and module.approximate != "none":
-        return None
-    if isinstance(module, nn.Softmax) and module.dim not in (-1, 1):
-        return None
+    """The registry name of an activation module, or None if it is not one we know: its type
+    is a row's, with the row's arguments (a softmax along the last axis or axis 1; a softplus
+    of any threshold, as the formulas agree below it)."""
     for name, factory in MODULES.items():
-        if name != "swish" and type(module) is type(factory()):
+        if name == "swish" or type(module) is not factory.func:
+            continue
+        if all(
+            getattr(module, k) == v or (k == "dim" and getattr(module, k) == 1) or k == "threshold"
+            for k, v in factory.keywords.items()
+        ):
             return name
     return None
 
