@@ -18,6 +18,10 @@ A :class:`Cost` holds
 | ``binary_cross_entropy`` | −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)] | a − y (sigmoid) |
 | ``cross_entropy`` | −Σ_j y_j ln a_j | a − y (softmax) |
 
+These are not the torch-style functional losses of :mod:`dlcourse.losses`: there
+``cross_entropy(input, target)`` takes logits and class indices, here ``"cross_entropy"``
+takes the softmax outputs ``a`` and one-hot rows ``y``, the book's C_x.
+
 Logarithms are clamped at −100 as in torch, so an output of exactly 0 or 1 gives a finite
 cost. The book derives BP1 as eq. ``eq-bp1`` (column form) and ``eq-bp1-batch`` (rows).
 """
