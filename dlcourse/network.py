@@ -230,9 +230,9 @@ class Network(Trainable):
         """θ: the 1-D array of which ``weights[l]`` and ``biases[l]`` are views, holding
         ``W^1, b^1, ..., W^L, b^L`` one after the other (each matrix row by row).
 
-        An array that was replaced (``net.weights[0] = W``, as ``dlcourse.torchnet`` does
-        when it copies trained weights back) is copied into its place in θ and the view is
-        put back, so that the network's arrays and θ never part.
+        An array that was replaced (``net.weights[0] = W`` in a reader's code; the package
+        itself copies into the arrays in place) is copied into its place in θ and the view
+        is put back, so that the network's arrays and θ never part.
         """
         for name, arrays, own in (("weights", self.weights, self._views[0::2]),
                                   ("biases", self.biases, self._views[1::2])):  # fmt: skip
