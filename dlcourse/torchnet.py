@@ -31,7 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
 from dlcourse import layers as L
-from dlcourse._validation import check_positive_int
+from dlcourse._validation import check_positive_int, dtype_name
 from dlcourse._validation import one_hot as to_one_hot
 from dlcourse.activations import ACTIVATIONS
 from dlcourse.backend import get_device, to_backend, to_numpy
@@ -96,7 +96,7 @@ def to_module(net: Network, device=None) -> nn.Sequential:
         )
         raise TypeError(f"to_module expects a dlcourse Network; got {type(net).__name__}{hint}")
     device = get_device(device) if device is not None else (net.device or torch.device("cpu"))
-    dtype = getattr(torch, np.dtype(net.dtype).name)
+    dtype = getattr(torch, dtype_name(net.dtype))
     layers: list[nn.Module] = []
     L = len(net.weights)
     for l in range(1, L + 1):
@@ -154,7 +154,7 @@ def from_module(module: nn.Module, cost=None, dtype=None, device=None, seed=None
     if cost is None:
         cost = "cross_entropy" if output == "softmax" else "quadratic"
     if dtype is None:
-        dtype = str(linears[0].weight.dtype).removeprefix("torch.")
+        dtype = dtype_name(linears[0].weight.dtype)
     net = Network(sizes, hidden.pop(), output, cost, "constant", dtype, device, seed)
     _copy_into(net, linears)
     return net
@@ -198,7 +198,7 @@ def layer_to_module(layer, device=None) -> nn.Module:
     built with ``causal=True`` pass ``attn_mask=`` (``src_mask=``) ``torch.triu(torch.ones(T,
     T, dtype=torch.bool), 1)``. ``device`` defaults to the CPU.
     """
-    dtype = getattr(torch, np.dtype(getattr(layer, "dtype", np.float64)).name)
+    dtype = getattr(torch, dtype_name(getattr(layer, "dtype", "float64")))
     kw = {"device": get_device(device) if device is not None else None, "dtype": dtype}
     if isinstance(layer, L.LayerNorm):
         module = nn.LayerNorm(layer.normalized_shape, layer.eps, layer.elementwise_affine, **kw)
@@ -225,7 +225,7 @@ def layer_from_module(module: nn.Module, causal: bool = False):
     otherwise (biases, no ``add_bias_kv``, key/value width = embed_dim); ``causal`` sets the
     layer's causal mask (torch modules take it as a forward argument)."""
     params = list(module.parameters())
-    dtype = str(params[0].dtype).removeprefix("torch.") if params else "float64"
+    dtype = dtype_name(params[0].dtype) if params else "float64"
     if isinstance(module, nn.LayerNorm):
         if module.elementwise_affine and module.bias is None:
             raise ValueError("a LayerNorm without bias (bias=False) has no dlcourse counterpart")
