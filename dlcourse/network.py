@@ -28,8 +28,9 @@ from dlcourse._validation import (
     check_sizes,
     dtype_name,
 )
+from dlcourse.activations import ACTIVATIONS
 from dlcourse.backend import get_device, is_torch, to_backend
-from dlcourse.costs import Cost, get_cost
+from dlcourse.costs import COSTS, Cost, get_cost
 from dlcourse.init import get_initializer, init_bias
 from dlcourse.network_io import NETWORK_FORMAT, load_network, network_metadata, save_network
 from dlcourse.train import Trainable
@@ -88,6 +89,7 @@ class Network(Trainable):
         check_pairing(self.cost_fn, self.output, self.sizes[-1], self.dtype)
         self._fast_delta = self.cost_fn.fast_delta(self.output)  # BP1 closed form, if any
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        self._init_arg, self.seed = init, seed  # as given, for get_params
         initializer = get_initializer(init)
         self.rng = np.random.default_rng(seed)
         initial = []  # W^1, b^1, ..., W^L, b^L
@@ -296,6 +298,26 @@ class Network(Trainable):
             decay = self.l2 / self._l2_n(m)
             for W, g in zip(self.weights, grad_W):
                 g += decay * W
+
+    def get_params(self) -> dict:
+        """The constructor's arguments, as scikit-learn's ``get_params``: ``Network(**params)``
+        builds this architecture afresh (with the same ``seed``, the same initial weights).
+        Activations are given by name when they are the table's, else as the object."""
+
+        def named(g):
+            return g.name if ACTIVATIONS.get(g.name) is g else g
+
+        return {
+            "sizes": list(self.sizes),
+            "activation": named(self.activation),
+            "output": named(self.output),
+            "cost": self.cost_fn.name if COSTS.get(self.cost_fn.name) is self.cost_fn
+            else self.cost_fn,
+            "init": self._init_arg,
+            "dtype": dtype_name(self.dtype),
+            "device": None if self.device is None else str(self.device),
+            "seed": self.seed,
+        }  # fmt: skip
 
     # ------------------------------------------------------------------ files
     def _metadata(self) -> dict:
