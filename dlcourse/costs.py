@@ -155,6 +155,13 @@ def get_cost(name: str | Cost) -> Cost:
     """Look up a Network cost by name (or pass a :class:`Cost` through)."""
     if isinstance(name, Cost):
         return name
+    if callable(name):  # e.g. dlcourse.losses.cross_entropy, which takes logits and indices
+        given = f"{getattr(name, '__module__', '')}.{getattr(name, '__name__', repr(name))}"
+        raise TypeError(
+            f"cost must be the name of a Network cost ({', '.join(sorted(COSTS))}) or a Cost; "
+            f"got the function {given.lstrip('.')} (the Network costs take output activations "
+            "and one-hot rows, not logits and class indices)"
+        )
     if name not in COSTS:
         raise ValueError(f"unknown cost {name!r}; valid names: {', '.join(sorted(COSTS))}")
     return COSTS[name]

@@ -49,3 +49,11 @@ def test_one_home_for_the_costs():
     assert not {"COSTS", "Cost", "get_cost"} & set(dir(losses))
     with pytest.raises(ValueError, match="valid names"):
         get_cost("mse")
+
+
+def test_a_torch_style_loss_is_not_taken_for_a_network_cost():
+    from dlcourse import Network
+
+    with pytest.raises(TypeError, match="dlcourse.losses.classification.cross_entropy"):
+        Network([2, 3], output="softmax", cost=losses.cross_entropy)
+    assert Network([2, 3], output="softmax", cost="cross_entropy").cost_fn is COSTS["cross_entropy"]
