@@ -328,8 +328,10 @@ def fit_torch(
     reshuffled every epoch) hands each of the N ranks its own 1/N of every epoch's rows, and
     ``batch_size`` rows per rank make one step; ``backward`` averages the gradients over the
     ranks, so a step is one step on the combined batch of N·``batch_size`` rows and every
-    rank ends with the same weights, in ``module`` itself. ``max_steps`` stops after that
-    many optimiser steps (the epoch ends there).
+    rank ends with the same weights, in ``module`` itself. Every rank scores the whole
+    training set and runs the callbacks (a callback that writes files should ask
+    ``torch.distributed.get_rank() == 0``); only rank 0 shows progress. ``max_steps`` stops
+    after that many optimiser steps (the epoch ends there).
 
     Callbacks and history are those of :func:`dlcourse.train.fit_loop` (the model passed to
     callbacks is ``module``); a callback may also define ``on_step_end(module, step,
