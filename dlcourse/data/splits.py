@@ -186,7 +186,7 @@ def batches(
     if order is not None and is_torch(X):  # one copy to the device per epoch, not per batch
         order = to_backend(order, X.device)
     stop_at = m - m % batch_size if drop_last else m
-    for start in range(0, stop_at, batch_size):
-        rows = slice(start, min(start + batch_size, m))
+    for start in range(0, stop_at, batch_size):  # a slice past the end stops at the end
+        rows = slice(start, start + batch_size)
         index = rows if order is None else order[rows]
         yield X[index], (None if Y is None else Y[index])
