@@ -44,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
     from dlcourse.grading.release import release, release_student
 
     if args.student:
-        for path in release_student(Path(args.source), Path(args.tests_dir), args.student):
+        try:
+            written = release_student(Path(args.source), Path(args.tests_dir), args.student)
+        except FileNotFoundError as exc:  # not a checkout: no tools/public_tests.py
+            print(f"dlcourse release: {exc}", file=sys.stderr)
+            return 2
+        for path in written:
             print(f"written  {path}")
         return 0
     if args.gradescope:

@@ -202,9 +202,10 @@ def release_student(source: Path, tests_dir: Path, dest: Path) -> list[Path]:
     a file is rewritten only where its text changed.
     """
     dest = Path(dest)
+    public = _public_files(tests_dir)  # first: outside a checkout nothing is written
     report = release(source, dest / "exercises")
     changed = []
-    for filename, text in _public_files(tests_dir).items():
+    for filename, text in public.items():
         target = dest / "tests" / filename
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             write_atomic(target, text)
