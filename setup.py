@@ -3,7 +3,7 @@ runs after a plain ``pip install``.
 
 ``tests/exercises/test_NN_topic.py`` (public and hidden tests) is their only source; the
 repository holds no copy. Building a wheel from a checkout writes the public part of each
-module (:func:`dlcourse.grading.public.public_files`) into the wheel's
+module (``tools/public_tests.py``, a build step beside this file) into the wheel's
 ``dlcourse/grading/public_tests/``; an sdist carries those generated files instead of
 ``tests/`` (which holds the hidden tests), so a wheel built from the sdist ships them too.
 Editable installs generate nothing: in a checkout ``dlcourse.check`` reads
@@ -17,7 +17,7 @@ The same way, the wheel carries a copy of the benchmark results the chapters quo
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 from pathlib import Path
 
 from setuptools import setup
@@ -33,14 +33,11 @@ PACKAGED_RESULTS = Path("dlcourse", "_benchmark_results")
 
 def write_public_tests(base: Path) -> None:
     """Write ``base/dlcourse/grading/public_tests/`` from ``tests/exercises``."""
-    # loaded by path: the build environment has setuptools but not numpy, so the package
-    # itself cannot be imported here (public.py uses the standard library only)
-    spec = importlib.util.spec_from_file_location(
-        "_dlcourse_public", ROOT / "dlcourse" / "grading" / "public.py"
-    )
-    public = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(public)
-    files = public.public_files(SOURCE)
+    # a build step of its own (standard library only: the build has no numpy)
+    sys.path.insert(0, str(ROOT / "tools"))
+    import public_tests
+
+    files = public_tests.public_files(SOURCE)
     if len(files) < 2:
         raise RuntimeError(f"no grading tests test_NN_*.py in {SOURCE}")
     dest = Path(base) / PUBLIC_TESTS

@@ -1,11 +1,11 @@
-"""Activation kernels of ``Network``: g(z) as a few ufunc calls, g'(z) read off a = g(z).
+"""Faster forms of a few activations for ``Network``, beside the readable ones.
 
-``KERNELS[name] = (fn, prime)``, looked up once when a ``Network`` is built: ``fn(z) -> a``
-(shape of ``z``, rows are examples) and ``prime(z, a) -> g'(z)`` written through ``a``:
-σ' = a(1 − a), tanh' = 1 − a², relu' = [a > 0]; ``None`` where g' = 1 (no product in BP2)
-or where g is not elementwise. BP2 then needs no second exponential. A custom
-``Activation`` falls back to its own ``fn`` and ``prime``. (The closed forms of BP1 live
-with their costs, in :mod:`dlcourse.costs`.)
+The activations themselves (g, g', g' through a = g(z), the torch module) are rows of
+:data:`dlcourse.activations.ACTIVATIONS`. ``FAST[name]`` holds a faster g(z) for the
+commonest of them on NumPy (a few in-place ufunc calls, rows are examples) and
+:func:`torch_fast` torch's fused ops; :func:`kernel` picks ``(fn, prime)`` for a
+``Network`` once, when it is built. (The closed forms of BP1 live with their costs, in
+:mod:`dlcourse.costs`.)
 """
 
 from __future__ import annotations
@@ -39,39 +39,39 @@ def _softmax_rows(z):
     return e
 
 
-# NumPy kernels for the commonest activations: the registry's functions as a few ufunc calls,
-# with g'(z) written through a = g(z): σ' = a(1 - a), tanh' = 1 - a², relu' = [a > 0],
-# identity' = 1 (None: no product), so BP2 needs no second exponential.
-KERNELS = {
-    "sigmoid": (_sigmoid, lambda z, a: a * (1.0 - a)),
-    "tanh": (np.tanh, lambda z, a: 1.0 - a * a),
-    "relu": (lambda z: np.maximum(z, 0.0, dtype=z.dtype), lambda z, a: a > 0),
-    "identity": (lambda z: z, None),
-    "softmax": (_softmax_rows, None),
+FAST = {
+    "sigmoid": _sigmoid,
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0.0, dtype=z.dtype),
+    "identity": lambda z: z,
+    "softmax": _softmax_rows,
 }
 
 
 @functools.cache
-def torch_kernels() -> dict:
-    """The kernels of ``KERNELS`` with torch's fused ops (imported only for a torch device);
-    the derivatives through ``a`` are the same formulas."""
+def torch_fast() -> dict:
+    """The forms of ``FAST`` with torch's fused ops (imported only for a torch device)."""
     import torch
 
     return {
-        "sigmoid": (torch.sigmoid, KERNELS["sigmoid"][1]),
-        "tanh": (torch.tanh, KERNELS["tanh"][1]),
-        "relu": (torch.relu, KERNELS["relu"][1]),
-        "identity": KERNELS["identity"],
-        "softmax": (lambda z: torch.softmax(z, dim=1), None),
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": torch.relu,
+        "identity": FAST["identity"],
+        "softmax": lambda z: torch.softmax(z, dim=1),
     }
 
 
-def kernel(g: Activation, kernels: dict = KERNELS):
-    """``(fn, prime)`` for activation ``g``: ``fn(z) -> a``; ``prime(z, a) -> g'(z)`` or None
-    when g' = 1. ``kernels`` is ``KERNELS`` (NumPy) or ``torch_kernels()``."""
-    if g.name in kernels and ACTIVATIONS.get(g.name) is g:
-        return kernels[g.name]
-    return g.fn, (lambda z, a: g.prime(z))
+def kernel(g: Activation, fast: dict = FAST):
+    """``(fn, prime)`` for activation ``g``: ``fn(z) -> a`` (the faster form where ``fast``,
+    ``FAST`` or ``torch_fast()``, has one); ``prime(z, a) -> g'(z)``, through ``a`` where the
+    table gives that form, None for the identity (g' = 1: BP2 needs no product)."""
+    fn = fast[g.name] if g.name in fast and ACTIVATIONS.get(g.name) is g else g.fn
+    if g is ACTIVATIONS["identity"]:
+        return fn, None
+    if g.prime_of_output is not None:
+        return fn, (lambda z, a: g.prime_of_output(a))
+    return fn, (lambda z, a: g.prime(z))
 
 
 def products(device=None) -> tuple:

@@ -21,11 +21,13 @@ DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
 def dtype_name(dtype) -> str:
-    """``"float64"`` or ``"float32"`` for any spelling NumPy understands; else ValueError."""
+    """``"float64"`` or ``"float32"``, the package's one name of a dtype, for any spelling NumPy
+    understands or a torch dtype (``torch.float32``); else ValueError. A NumPy type is
+    ``DTYPES[name]``, a torch one ``getattr(torch, name)``."""
     try:
         name = np.dtype(dtype).name
     except TypeError:
-        name = str(dtype)
+        name = str(dtype).removeprefix("torch.")
     if name not in DTYPES:
         raise ValueError(f"dtype must be one of {sorted(DTYPES)}; got {dtype!r}")
     return name

@@ -272,40 +272,70 @@ def softmax_jvp(s, g):
 
 @dataclass(frozen=True)
 class Activation:
-    """A named activation g with its derivative.
+    """A named activation g with its derivative: one row of the ``ACTIVATIONS`` table.
 
     ``fn(z)`` returns a = g(z) and ``prime(z)`` returns g'(z), both elementwise and of
     the shape of z (for softmax: along the last axis, and ``prime`` is the diagonal of
-    the Jacobian; see :func:`softmax_jacobian`).
+    the Jacobian; see :func:`softmax_jacobian`). Two optional entries serve the rest of
+    the package, so that an activation is added in one place:
+
+    - ``prime_of_output(a)``: g'(z) written through a = g(z) where g' has such a form
+      (σ' = a(1 − a), tanh' = 1 − a², relu' = [a > 0]); ``Network``'s BP2 then needs no
+      second exponential. None: BP2 calls ``prime(z)``.
+    - ``torch``: the equivalent ``torch.nn`` module as it would be written, e.g.
+      ``"LeakyReLU(negative_slope=0.01)"`` (:data:`dlcourse.torchnet.MODULES` is built
+      from it; ``Step`` and ``GeluApprox`` are modules of :mod:`dlcourse.torchnet`).
     """
 
     name: str
     fn: Callable[[Array], Array]
     prime: Callable[[Array], Array]
+    prime_of_output: Callable[[Array], Array] | None = None
+    torch: str | None = None
 
     def __call__(self, z):
         return self.fn(z)
 
 
-def _table(*rows):
-    return {name: Activation(name, fn, prime) for name, fn, prime in rows}
+def _one(a):
+    return 1.0  # identity' = 1: multiplying by it changes nothing
 
 
-ACTIVATIONS: dict[str, Activation] = _table(
-    ("identity", identity, identity_prime),
-    ("step", step, step_prime),
-    ("sigmoid", sigmoid, sigmoid_prime),
-    ("tanh", tanh, tanh_prime),
-    ("relu", relu, relu_prime),
-    ("leaky_relu", leaky_relu, leaky_relu_prime),
-    ("elu", elu, elu_prime),
-    ("gelu", gelu, gelu_prime),
-    ("gelu_approx", gelu_approx, gelu_approx_prime),
-    ("silu", silu, silu_prime),
-    ("swish", silu, silu_prime),
-    ("softplus", softplus, softplus_prime),
-    ("softmax", softmax, softmax_prime),
-)
+def _sigmoid_prime_of_output(a):
+    return a * (1.0 - a)  # σ' = σ(1 − σ)
+
+
+def _tanh_prime_of_output(a):
+    return 1.0 - a * a  # tanh' = 1 − tanh²
+
+
+def _relu_prime_of_output(a):
+    return a > 0  # relu' = [z > 0] = [a > 0]
+
+
+# name: g, g', g' through a = g(z) (or None), the torch.nn module. A new activation is one row
+# here (and a torch module in dlcourse/torchnet.py only if torch.nn has none).
+ACTIVATIONS: dict[str, Activation] = {
+    row.name: row
+    for row in (
+        Activation("identity", identity, identity_prime, _one, "Identity()"),
+        Activation("step", step, step_prime, None, "Step()"),
+        Activation("sigmoid", sigmoid, sigmoid_prime, _sigmoid_prime_of_output, "Sigmoid()"),
+        Activation("tanh", tanh, tanh_prime, _tanh_prime_of_output, "Tanh()"),
+        Activation("relu", relu, relu_prime, _relu_prime_of_output, "ReLU()"),
+        Activation(
+            "leaky_relu", leaky_relu, leaky_relu_prime, None, "LeakyReLU(negative_slope=0.01)"
+        ),
+        Activation("elu", elu, elu_prime, None, "ELU(alpha=1.0)"),
+        Activation("gelu", gelu, gelu_prime, None, "GELU(approximate='none')"),
+        Activation("gelu_approx", gelu_approx, gelu_approx_prime, None, "GeluApprox()"),
+        Activation("silu", silu, silu_prime, None, "SiLU()"),
+        Activation("swish", silu, silu_prime, None, "SiLU()"),
+        # threshold 40, not torch's 20: beyond it log(1 + e^z) = z to float64 precision
+        Activation("softplus", softplus, softplus_prime, None, "Softplus(threshold=40.0)"),
+        Activation("softmax", softmax, softmax_prime, None, "Softmax(dim=-1)"),
+    )
+}
 
 # Hyper-parameters that get_activation(name, **params) may set.
 _PARAMETERS: dict[str, tuple[str, ...]] = {"leaky_relu": ("slope",), "elu": ("alpha",)}

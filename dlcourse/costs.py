@@ -18,6 +18,10 @@ A :class:`Cost` holds
 | ``binary_cross_entropy`` | −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)] | a − y (sigmoid) |
 | ``cross_entropy`` | −Σ_j y_j ln a_j | a − y (softmax) |
 
+These are not the torch-style functional losses of :mod:`dlcourse.losses`: there
+``cross_entropy(input, target)`` takes logits and class indices, here ``"cross_entropy"``
+takes the softmax outputs ``a`` and one-hot rows ``y``, the book's C_x.
+
 Logarithms are clamped at −100 as in torch, so an output of exactly 0 or 1 gives a finite
 cost. The book derives BP1 as eq. ``eq-bp1`` (column form) and ``eq-bp1-batch`` (rows).
 """
@@ -151,6 +155,13 @@ def get_cost(name: str | Cost) -> Cost:
     """Look up a Network cost by name (or pass a :class:`Cost` through)."""
     if isinstance(name, Cost):
         return name
+    if callable(name):  # e.g. dlcourse.losses.cross_entropy, which takes logits and indices
+        given = f"{getattr(name, '__module__', '')}.{getattr(name, '__name__', repr(name))}"
+        raise TypeError(
+            f"cost must be the name of a Network cost ({', '.join(sorted(COSTS))}) or a Cost; "
+            f"got the function {given.lstrip('.')} (the Network costs take output activations "
+            "and one-hot rows, not logits and class indices)"
+        )
     if name not in COSTS:
         raise ValueError(f"unknown cost {name!r}; valid names: {', '.join(sorted(COSTS))}")
     return COSTS[name]

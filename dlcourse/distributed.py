@@ -1,4 +1,5 @@
-"""Data-parallel training with ``torch.distributed``: DistributedDataParallel launched by torchrun.
+"""``torchrun ... -m dlcourse.distributed``: data-parallel training of a ``Network`` from the
+command line, with DistributedDataParallel.
 
 One machine, N processes (one per GPU, or N CPU processes with the gloo backend)::
 
@@ -6,13 +7,14 @@ One machine, N processes (one per GPU, or N CPU processes with the gloo backend)
         --epochs 10 --batch-size 32 --lr 0.5 --checkpoint digits.npz
 
 Every process builds the same ``Network`` (same ``--seed``), turns it into an
-``nn.Sequential`` (:func:`dlcourse.torchnet.to_module`) and wraps it in
-``DistributedDataParallel``. A ``DistributedSampler`` gives each of the N ranks its own
-``1/N`` of every epoch's shuffled rows; after ``backward`` DDP averages the gradients over
-the ranks (an all-reduce), so one step with ``--batch-size b`` on N ranks is one step of
-plain SGD on the combined batch of ``N·b`` rows. Only rank 0 prints and writes the
-checkpoint (a ``Network`` ``.npz``, written atomically). The backend is nccl on GPUs and
-gloo on CPUs.
+``nn.Sequential`` (:func:`dlcourse.torchnet.to_module`) and trains it with
+:func:`dlcourse.torchnet.fit_torch` and ``distributed=True``: a ``DistributedSampler`` gives
+each of the N ranks its own ``1/N`` of every epoch's shuffled rows, and after ``backward``
+DDP averages the gradients over the ranks (an all-reduce), so one step with
+``--batch-size b`` on N ranks is one step of plain SGD on the combined batch of ``N·b``
+rows. Only rank 0 prints and writes the checkpoint (a ``Network`` ``.npz``, written
+atomically). The backend is nccl on GPUs and gloo on CPUs. This module only parses the
+command line and prints; the loop is ``fit_torch``'s.
 
 Several machines: start the same command on every node, with the node count and a
 rendezvous point that all of them can reach (here node ``node0`` port 29400)::
@@ -30,20 +32,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
-import time
-from datetime import timedelta
 
 import torch
 import torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from dlcourse._validation import one_hot
 from dlcourse.backend import get_device
 from dlcourse.network import Network
-from dlcourse.torchnet import from_module, network_cost, to_module
+from dlcourse.torchnet import fit_torch, from_module, init_process_group, network_cost, to_module
 
 DATASETS = ("digits",)
 
@@ -74,14 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="rank 0 prints the training-set cost every this many steps (0: never)",
     )
-    p.add_argument("--fail-rank", type=int, default=None, help="testing: this rank crashes")
     return p
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _device(name: str):
@@ -93,80 +83,59 @@ def _device(name: str):
     return device
 
 
-def _init_process_group(device, timeout: float) -> tuple[int, int]:
-    """Join the process group torchrun describes (env vars), or form a group of one."""
-    backend = "nccl" if device.type == "cuda" else "gloo"
-    kwargs = {"backend": backend, "timeout": timedelta(seconds=timeout)}
-    if "RANK" not in os.environ:  # plain `python -m dlcourse.distributed`
-        kwargs.update(init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
-    dist.init_process_group(**kwargs)
-    return dist.get_rank(), dist.get_world_size()
+class _Log:
+    """Rank 0's lines: the training cost every ``every`` steps (and before the first), each
+    epoch's cost and accuracy, and the time per step."""
+
+    def __init__(self, cost, X, Y, every: int, rank: int):
+        self.cost, self.X, self.Y, self.every, self.rank = cost, X, Y, every, rank
+        self.steps, self.seconds = 0, 0.0
+
+    def training_cost(self, module) -> float:
+        with torch.no_grad():
+            return float(self.cost(module(self.X), self.Y))
+
+    def on_train_begin(self, module, history):
+        if self.rank == 0 and self.every > 0:
+            print(f"step 0: training cost {self.training_cost(module):.17g}", flush=True)
+
+    def on_step_end(self, module, step, seconds):
+        self.steps, self.seconds = step, self.seconds + seconds
+        if self.rank == 0 and self.every > 0 and step % self.every == 0:
+            print(f"step {step}: training cost {self.training_cost(module):.17g}", flush=True)
+
+    def on_epoch_end(self, module, epoch, history):
+        if self.rank == 0:
+            cost, acc = history.train_cost[-1], history.train_accuracy[-1]
+            print(f"epoch {epoch}: steps {self.steps}, cost {cost:.4g}, accuracy {acc:.3f}",
+                  flush=True)  # fmt: skip
 
 
-def _load(name: str, seed: int, dtype: str):
+def train(args: argparse.Namespace, callbacks=()) -> Network | None:
+    """Run one rank of the job described by ``args`` (``callbacks`` go to ``fit_torch``);
+    rank 0 returns the trained Network."""
     from dlcourse.data import load_digits
 
-    data = load_digits(seed=seed, dtype=dtype)
-    return data.X_train, data.y_train
-
-
-def train(args: argparse.Namespace) -> Network | None:
-    """Run one rank of the job described by ``args``; rank 0 returns the trained Network."""
     device = _device(args.device)
-    rank, world = _init_process_group(device, args.timeout)
+    rank, world = init_process_group(device, args.timeout)
     try:
-        X, y = _load(args.data, args.seed, args.dtype)
+        data = load_digits(seed=args.seed, dtype=args.dtype)
+        X, y = data.X_train, data.y_train
         net = Network(args.sizes, args.activation, args.output, args.cost, args.init,
                       args.dtype, seed=args.seed)  # fmt: skip
         if X.shape[1] != net.sizes[0]:
             raise ValueError(f"--sizes starts with {net.sizes[0]}; {args.data} has {X.shape[1]}")
         module = to_module(net, device)
-        ddp = DistributedDataParallel(
-            module, device_ids=[device] if device.type == "cuda" else None
-        )
-        Y = one_hot(y, net.sizes[-1], X.dtype)
-        dataset = TensorDataset(torch.as_tensor(X), torch.as_tensor(Y))
-        sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, seed=args.seed)
-        loader = DataLoader(dataset, batch_size=args.batch_size, sampler=sampler)
-        optimizer = torch.optim.SGD(ddp.parameters(), lr=args.lr)
-        cost = network_cost(args.cost)
-        steps, step_seconds = 0, 0.0
-
-        def training_cost() -> float:
-            with torch.no_grad():
-                A = module(torch.as_tensor(X, device=device))
-                return float(cost(A, torch.as_tensor(Y, device=device)))
-
-        if rank == 0 and args.log_every > 0:
-            print(f"step 0: training cost {training_cost():.17g}", flush=True)
-        for epoch in range(1, args.epochs + 1):
-            sampler.set_epoch(epoch - 1)
-            for xb, yb in loader:
-                start = time.perf_counter()
-                optimizer.zero_grad(set_to_none=True)
-                loss = cost(ddp(xb.to(device)), yb.to(device))
-                loss.backward()  # DDP all-reduces (averages) the gradients across ranks here
-                optimizer.step()
-                step_seconds += time.perf_counter() - start
-                steps += 1
-                if rank == 0 and args.log_every > 0 and steps % args.log_every == 0:
-                    print(f"step {steps}: training cost {training_cost():.17g}", flush=True)
-                if args.fail_rank == rank:
-                    raise RuntimeError(f"rank {rank}: injected failure (--fail-rank) at step 1")
-                if args.max_steps is not None and steps >= args.max_steps:
-                    break
-            if rank == 0:
-                with torch.no_grad():
-                    A = module(torch.as_tensor(X, device=device))
-                    c = float(cost(A, torch.as_tensor(Y, device=device)))
-                    acc = float((A.argmax(dim=1).cpu().numpy() == y).mean())
-                print(f"epoch {epoch}: steps {steps}, cost {c:.4g}, accuracy {acc:.3f}", flush=True)
-            if args.max_steps is not None and steps >= args.max_steps:
-                break
+        Y = torch.as_tensor(one_hot(y, net.sizes[-1], X.dtype), device=device)
+        log = _Log(network_cost(args.cost), torch.as_tensor(X, device=device), Y,
+                   args.log_every, rank)  # fmt: skip
+        fit_torch(module, X, y, args.epochs, args.batch_size, lr=args.lr, cost=args.cost,
+                  device=device, callbacks=(log, *callbacks), progress=False, seed=args.seed,
+                  distributed=True, max_steps=args.max_steps)  # fmt: skip
         if rank != 0:
             return None
-        print(f"time per step: {1e3 * step_seconds / max(steps, 1):.4g} ms over {steps} steps "
-              f"(world size {world})", flush=True)  # fmt: skip
+        print(f"time per step: {1e3 * log.seconds / max(log.steps, 1):.4g} ms over {log.steps} "
+              f"steps (world size {world})", flush=True)  # fmt: skip
         trained = from_module(module, cost=args.cost, seed=args.seed)
         if args.checkpoint:
             trained.save(args.checkpoint)  # atomic: temporary file + rename
@@ -176,9 +145,10 @@ def train(args: argparse.Namespace) -> Network | None:
         dist.destroy_process_group()
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    train(args)
+def main(argv: list[str] | None = None, callbacks=()) -> int:
+    """The ``torchrun ... -m dlcourse.distributed`` entry point; ``callbacks`` go to
+    ``fit_torch`` on every rank."""
+    train(build_parser().parse_args(argv), callbacks)
     return 0
 
 

@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse._arrays import views
-from dlcourse._kernels import KERNELS as _KERNELS
-from dlcourse._kernels import kernel, products, torch_kernels
+from dlcourse._kernels import FAST, kernel, products, torch_fast
 from dlcourse._validation import (
     DTYPES,
     OUTPUTS,
@@ -29,8 +28,9 @@ from dlcourse._validation import (
     check_sizes,
     dtype_name,
 )
+from dlcourse.activations import ACTIVATIONS
 from dlcourse.backend import get_device, is_torch, to_backend
-from dlcourse.costs import Cost, get_cost
+from dlcourse.costs import COSTS, Cost, get_cost
 from dlcourse.init import get_initializer, init_bias
 from dlcourse.network_io import NETWORK_FORMAT, load_network, network_metadata, save_network
 from dlcourse.train import Trainable
@@ -80,15 +80,16 @@ class Network(Trainable):
     ):
         self.sizes = check_sizes(sizes)
         self.device = None if device is None else get_device(device)
-        kernels = _KERNELS if self.device is None else torch_kernels()
+        fast = FAST if self.device is None else torch_fast()
         self.dtype = DTYPES[dtype_name(dtype)]
         self.activation, self.output = check_activations(activation, output)
-        self._hidden_fn, self._hidden_prime = kernel(self.activation, kernels)
-        self._output_fn, _ = kernel(self.output, kernels)
+        self._hidden_fn, self._hidden_prime = kernel(self.activation, fast)
+        self._output_fn, _ = kernel(self.output, fast)
         self.cost_fn: Cost = get_cost(cost)
         check_pairing(self.cost_fn, self.output, self.sizes[-1], self.dtype)
         self._fast_delta = self.cost_fn.fast_delta(self.output)  # BP1 closed form, if any
         self.init = init if isinstance(init, str) else getattr(init, "__name__", "custom")
+        self._init_arg, self.seed = init, seed  # as given, for get_params
         initializer = get_initializer(init)
         self.rng = np.random.default_rng(seed)
         initial = []  # W^1, b^1, ..., W^L, b^L
@@ -231,9 +232,9 @@ class Network(Trainable):
         """θ: the 1-D array of which ``weights[l]`` and ``biases[l]`` are views, holding
         ``W^1, b^1, ..., W^L, b^L`` one after the other (each matrix row by row).
 
-        An array that was replaced (``net.weights[0] = W``, as ``dlcourse.torchnet`` does
-        when it copies trained weights back) is copied into its place in θ and the view is
-        put back, so that the network's arrays and θ never part.
+        An array that was replaced (``net.weights[0] = W`` in a reader's code; the package
+        itself copies into the arrays in place) is copied into its place in θ and the view
+        is put back, so that the network's arrays and θ never part.
         """
         for name, arrays, own in (("weights", self.weights, self._views[0::2]),
                                   ("biases", self.biases, self._views[1::2])):  # fmt: skip
@@ -297,6 +298,26 @@ class Network(Trainable):
             decay = self.l2 / self._l2_n(m)
             for W, g in zip(self.weights, grad_W):
                 g += decay * W
+
+    def get_params(self) -> dict:
+        """The constructor's arguments, as scikit-learn's ``get_params``: ``Network(**params)``
+        builds this architecture afresh (with the same ``seed``, the same initial weights).
+        Activations are given by name when they are the table's, else as the object."""
+
+        def named(g):
+            return g.name if ACTIVATIONS.get(g.name) is g else g
+
+        return {
+            "sizes": list(self.sizes),
+            "activation": named(self.activation),
+            "output": named(self.output),
+            "cost": self.cost_fn.name if COSTS.get(self.cost_fn.name) is self.cost_fn
+            else self.cost_fn,
+            "init": self._init_arg,
+            "dtype": dtype_name(self.dtype),
+            "device": None if self.device is None else str(self.device),
+            "seed": self.seed,
+        }  # fmt: skip
 
     # ------------------------------------------------------------------ files
     def _metadata(self) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcourse._validation import check_sizes
+from dlcourse._validation import check_sizes, dtype_name
 from dlcourse.backend import get_device, to_numpy
 from dlcourse.npz import atomic_savez, read_npz
 
@@ -31,7 +31,7 @@ def network_metadata(net) -> dict:
         "output": net.output.name,
         "cost": net.cost_fn.name,
         "init": net.init,
-        "dtype": np.dtype(net.dtype).name,
+        "dtype": dtype_name(net.dtype),
         "l2": net.l2,
         "n_train": net.n_train,
     }

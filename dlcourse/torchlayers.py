@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from dlcourse import layers as L
+from dlcourse._validation import dtype_name
 from dlcourse.layers.base import Layer
 from dlcourse.torchnet import MODULES, _module_name
 
@@ -79,7 +80,7 @@ def _batchnorm_module(layer, cls, device, dtype):
 
 def _to_module(layer: Layer, device) -> nn.Module:
     kind = type(layer).__name__
-    dtype = getattr(torch, np.dtype(getattr(layer, "dtype", np.float64)).name)
+    dtype = getattr(torch, dtype_name(getattr(layer, "dtype", "float64")))
     if kind == "Linear":
         module = nn.Linear(layer.n_in, layer.n_out, device=device, dtype=dtype)
         return _copy(module, device, weight=layer.W, bias=layer.b)
@@ -153,10 +154,12 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
 
 
 def _dtype_name(t: torch.Tensor) -> str:
-    name = str(t.dtype).removeprefix("torch.")
-    if name not in ("float32", "float64"):
-        raise ValueError(f"the course's layers are float32 or float64; the module holds {name}")
-    return name
+    try:
+        return dtype_name(t.dtype)
+    except ValueError:
+        raise ValueError(
+            f"the course's layers are float32 or float64; the module holds {t.dtype}"
+        ) from None
 
 
 def _conv_layer(module, transposed: bool) -> Layer:

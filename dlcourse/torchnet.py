@@ -16,13 +16,24 @@ out as torch's, so they are copied unchanged in both directions.
 
 from __future__ import annotations
 
+import ast
+import datetime
+import functools
+import os
+import socket
+import time
+
 import numpy as np
 import torch
+import torch.distributed
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler
 
 from dlcourse import layers as L
-from dlcourse._validation import check_positive_int
+from dlcourse._validation import check_positive_int, dtype_name
 from dlcourse._validation import one_hot as to_one_hot
+from dlcourse.activations import ACTIVATIONS
 from dlcourse.backend import get_device, to_backend, to_numpy
 from dlcourse.costs import get_cost
 from dlcourse.metrics import output_labels
@@ -44,37 +55,30 @@ class Step(nn.Module):
         return (z > 0).to(z.dtype) + 0.0 * z  # the 0·z term keeps the graph (gradient 0)
 
 
-# Registry name -> a factory of the matching module. Softplus uses threshold 40 (not torch's
-# 20), beyond which log(1 + e^z) = z to float64 precision, so it equals the registry's formula.
-MODULES = {
-    "identity": nn.Identity,
-    "step": Step,
-    "sigmoid": nn.Sigmoid,
-    "tanh": nn.Tanh,
-    "relu": nn.ReLU,
-    "leaky_relu": lambda: nn.LeakyReLU(0.01),
-    "elu": lambda: nn.ELU(1.0),
-    "gelu": nn.GELU,
-    "gelu_approx": GeluApprox,
-    "silu": nn.SiLU,
-    "swish": nn.SiLU,
-    "softplus": lambda: nn.Softplus(threshold=40.0),
-    "softmax": lambda: nn.Softmax(dim=-1),
-}
+def _factory(spec: str):
+    """A factory of the module ``spec`` names, e.g. ``"LeakyReLU(negative_slope=0.01)"``:
+    a class of ``torch.nn`` or of this module, and keyword arguments that are literals."""
+    call = ast.parse(spec, mode="eval").body
+    cls = getattr(nn, call.func.id, None) or {"Step": Step, "GeluApprox": GeluApprox}[call.func.id]
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    return functools.partial(cls, **kwargs)
+
+
+# Registry name -> a factory of the matching module, derived from the activation table.
+MODULES = {name: _factory(g.torch) for name, g in ACTIVATIONS.items() if g.torch}
 
 
 def _module_name(module: nn.Module) -> str | None:
-    """The registry name of an activation module, or None if it is not one we know."""
-    if isinstance(module, nn.LeakyReLU) and module.negative_slope != 0.01:
-        return None
-    if isinstance(module, nn.ELU) and module.alpha != 1.0:
-        return None
-    if isinstance(module, nn.GELU) and module.approximate != "none":
-        return None
-    if isinstance(module, nn.Softmax) and module.dim not in (-1, 1):
-        return None
+    """The registry name of an activation module, or None if it is not one we know: its type
+    is a row's, with the row's arguments (a softmax along the last axis or axis 1; a softplus
+    of any threshold, as the formulas agree below it)."""
     for name, factory in MODULES.items():
-        if name != "swish" and type(module) is type(factory()):
+        if name == "swish" or type(module) is not factory.func:
+            continue
+        if all(
+            getattr(module, k) == v or (k == "dim" and getattr(module, k) == 1) or k == "threshold"
+            for k, v in factory.keywords.items()
+        ):
             return name
     return None
 
@@ -92,7 +96,7 @@ def to_module(net: Network, device=None) -> nn.Sequential:
         )
         raise TypeError(f"to_module expects a dlcourse Network; got {type(net).__name__}{hint}")
     device = get_device(device) if device is not None else (net.device or torch.device("cpu"))
-    dtype = getattr(torch, np.dtype(net.dtype).name)
+    dtype = getattr(torch, dtype_name(net.dtype))
     layers: list[nn.Module] = []
     L = len(net.weights)
     for l in range(1, L + 1):
@@ -150,12 +154,18 @@ def from_module(module: nn.Module, cost=None, dtype=None, device=None, seed=None
     if cost is None:
         cost = "cross_entropy" if output == "softmax" else "quadratic"
     if dtype is None:
-        dtype = str(linears[0].weight.dtype).removeprefix("torch.")
+        dtype = dtype_name(linears[0].weight.dtype)
     net = Network(sizes, hidden.pop(), output, cost, "constant", dtype, device, seed)
-    for l, lin in enumerate(linears, start=1):
-        net.weights[l - 1] = to_backend(to_numpy(lin.weight), net.device, net.dtype)
-        net.biases[l - 1] = to_backend(to_numpy(lin.bias), net.device, net.dtype)
+    _copy_into(net, linears)
     return net
+
+
+def _copy_into(net: Network, linears) -> None:
+    """Copy the weights and biases of the ``Linear`` layers into ``net``'s arrays, in place
+    (they stay views of the network's θ)."""
+    for l, lin in enumerate(linears):
+        net.weights[l][...] = to_backend(to_numpy(lin.weight.detach()), net.device, net.dtype)
+        net.biases[l][...] = to_backend(to_numpy(lin.bias.detach()), net.device, net.dtype)
 
 
 def _copy_params(source, target) -> None:
@@ -188,7 +198,7 @@ def layer_to_module(layer, device=None) -> nn.Module:
     built with ``causal=True`` pass ``attn_mask=`` (``src_mask=``) ``torch.triu(torch.ones(T,
     T, dtype=torch.bool), 1)``. ``device`` defaults to the CPU.
     """
-    dtype = getattr(torch, np.dtype(getattr(layer, "dtype", np.float64)).name)
+    dtype = getattr(torch, dtype_name(getattr(layer, "dtype", "float64")))
     kw = {"device": get_device(device) if device is not None else None, "dtype": dtype}
     if isinstance(layer, L.LayerNorm):
         module = nn.LayerNorm(layer.normalized_shape, layer.eps, layer.elementwise_affine, **kw)
@@ -215,7 +225,7 @@ def layer_from_module(module: nn.Module, causal: bool = False):
     otherwise (biases, no ``add_bias_kv``, key/value width = embed_dim); ``causal`` sets the
     layer's causal mask (torch modules take it as a forward argument)."""
     params = list(module.parameters())
-    dtype = str(params[0].dtype).removeprefix("torch.") if params else "float64"
+    dtype = dtype_name(params[0].dtype) if params else "float64"
     if isinstance(module, nn.LayerNorm):
         if module.elementwise_affine and module.bias is None:
             raise ValueError("a LayerNorm without bias (bias=False) has no dlcourse counterpart")
@@ -297,6 +307,8 @@ def fit_torch(
     callbacks=(),
     progress: bool = True,
     seed: int | None = None,
+    distributed: bool = False,
+    max_steps: int | None = None,
 ) -> History:
     """Train ``module`` the idiomatic PyTorch way; return a ``dlcourse.train.History``.
 
@@ -309,11 +321,27 @@ def fit_torch(
     or a factory ``params -> optimiser``; default ``torch.optim.SGD(lr=lr)``. ``amp``:
     ``"bf16"`` or ``"fp16"`` runs the forward pass under ``torch.autocast`` (fp16 with a
     gradient scaler; fp16 needs CUDA). ``compile=True`` trains ``torch.compile(module)``.
+
+    ``distributed=True`` trains one rank of a data-parallel job whose process group is
+    already formed (:func:`init_process_group`; ``torchrun`` starts the ranks): the module is
+    wrapped in ``DistributedDataParallel``, a ``DistributedSampler`` (seeded by ``seed``,
+    reshuffled every epoch) hands each of the N ranks its own 1/N of every epoch's rows, and
+    ``batch_size`` rows per rank make one step; ``backward`` averages the gradients over the
+    ranks, so a step is one step on the combined batch of N·``batch_size`` rows and every
+    rank ends with the same weights, in ``module`` itself. Every rank scores the whole
+    training set and runs the callbacks (a callback that writes files should ask
+    ``torch.distributed.get_rank() == 0``); only rank 0 shows progress. ``max_steps`` stops
+    after that many optimiser steps (the epoch ends there).
+
     Callbacks and history are those of :func:`dlcourse.train.fit_loop` (the model passed to
-    callbacks is ``module``).
+    callbacks is ``module``); a callback may also define ``on_step_end(module, step,
+    seconds)``, called after every optimiser step with the steps so far and the seconds that
+    step took (forward, backward and update).
     """
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
+    if max_steps is not None:
+        max_steps = check_positive_int(max_steps, "max_steps")
     if amp not in _AMP:
         raise ValueError(f"amp must be False, 'bf16' or 'fp16'; got {amp!r}")
     first = next(module.parameters(), None)
@@ -322,6 +350,11 @@ def fit_torch(
     device = get_device(device) if device is not None else first.device
     if amp == "fp16" and device.type != "cuda":
         raise ValueError(f"amp='fp16' needs a CUDA device; got {device} (use amp='bf16')")
+    if distributed and not torch.distributed.is_initialized():
+        raise ValueError(
+            "distributed=True needs a process group: call dlcourse.torchnet.init_process_group"
+            " first (torchrun sets the ranks)"
+        )
     module.to(device)
     dtype = first.dtype
     n_out = [m for m in module.modules() if isinstance(m, nn.Linear)][-1].out_features
@@ -332,6 +365,11 @@ def fit_torch(
         X_val, Y_val = validation
         X_val = torch.as_tensor(to_numpy(X_val)).to(device, dtype)
         validation = (X_val, _targets(Y_val, n_out, isinstance(cost, str), device, dtype))
+    model = module
+    if distributed:  # before the optimiser sees the parameters, as DDP asks
+        model = DistributedDataParallel(
+            module, device_ids=[device] if device.type == "cuda" else None
+        )
     if optimizer is None:
         if lr is None:
             raise ValueError("fit_torch needs a learning rate lr= when no optimizer is given")
@@ -341,44 +379,85 @@ def fit_torch(
     elif lr is not None:
         for group in optimizer.param_groups:
             group["lr"] = lr
-    generator = torch.Generator().manual_seed(seed if seed is not None else 0)
     dataset = torch.utils.data.TensorDataset(X, Y)
-    sampler = torch.utils.data.BatchSampler(
-        torch.utils.data.RandomSampler(dataset, generator=generator), batch_size, drop_last=False
-    )
+    if distributed:
+        rows = DistributedSampler(dataset, seed=seed if seed is not None else 0)
+    else:
+        generator = torch.Generator().manual_seed(seed if seed is not None else 0)
+        rows = torch.utils.data.RandomSampler(dataset, generator=generator)
+    sampler = torch.utils.data.BatchSampler(rows, batch_size, drop_last=False)
     loader = torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None)
-    model = torch.compile(module) if compile else module
+    model = torch.compile(model) if compile else model
     scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
+    callbacks = tuple(callbacks)
+    steps = [0, 0]  # optimiser steps so far, epochs begun
+
+    scored = module if distributed else model  # each rank scores alone, with no collective
 
     def evaluate(Xe, Ye):
-        model.eval()
+        scored.eval()
         with torch.no_grad(), torch.autocast(device.type, _AMP[amp], enabled=bool(amp)):
-            A = model(Xe).to(dtype)
-        model.train()
+            A = scored(Xe).to(dtype)
+        scored.train()
         truth = output_labels(Ye) if Ye.ndim == 2 else Ye
         correct = int((output_labels(A) == truth).sum())
         return float(cost_fn(A, Ye)), correct / max(A.shape[0], 1)
 
     def train_epoch():
+        if distributed:
+            rows.set_epoch(steps[1])  # every rank draws the same permutation
+        steps[1] += 1
         for xb, yb in loader:
+            start = time.perf_counter()
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device.type, _AMP[amp], enabled=bool(amp)):
                 out = model(xb)
             loss = cost_fn(out.to(dtype), yb)
-            scaler.scale(loss).backward()
+            scaler.scale(loss).backward()  # DDP averages the gradients over the ranks here
             scaler.step(optimizer)
             scaler.update()
+            seconds, steps[0] = time.perf_counter() - start, steps[0] + 1
+            for cb in callbacks:
+                if hasattr(cb, "on_step_end"):
+                    cb.on_step_end(module, steps[0], seconds)
+            if max_steps is not None and steps[0] >= max_steps:
+                break
         return evaluate(X, Y)
 
+    class _StopAtMaxSteps:
+        def on_epoch_end(self, model, epoch, history):
+            return max_steps is not None and steps[0] >= max_steps
+
     history = History()
-    callbacks = tuple(callbacks)
     for cb in callbacks:
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin(module, history)
+    show = progress and (not distributed or torch.distributed.get_rank() == 0)
     lr_now = lambda: optimizer.param_groups[0]["lr"]  # noqa: E731
-    run_epochs(module, history, callbacks, train_epoch, evaluate, validation, first=1,
-               epochs=epochs, progress=progress, lr=lr_now)  # fmt: skip
+    run_epochs(module, history, (*callbacks, _StopAtMaxSteps()), train_epoch, evaluate,
+               validation, first=1, epochs=epochs, progress=show, lr=lr_now)  # fmt: skip
     return history
+
+
+def init_process_group(device, timeout: float = 60.0) -> tuple[int, int]:
+    """Join the process group that ``torchrun`` describes (its environment variables), or form
+    a group of one when started without it; returns ``(rank, world_size)``.
+
+    The backend is nccl on CUDA devices, gloo otherwise. ``timeout`` (seconds) bounds every
+    collective, so that a rank that dies makes the others fail instead of waiting forever.
+    """
+    device = torch.device(device)
+    kwargs = {
+        "backend": "nccl" if device.type == "cuda" else "gloo",
+        "timeout": datetime.timedelta(seconds=timeout),
+    }
+    if "RANK" not in os.environ:  # not started by torchrun: a group of one, on a free port
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        kwargs.update(init_method=f"tcp://127.0.0.1:{port}", rank=0, world_size=1)
+    torch.distributed.init_process_group(**kwargs)
+    return torch.distributed.get_rank(), torch.distributed.get_world_size()
 
 
 TORCH_OPTIMIZERS = {
@@ -426,10 +505,7 @@ def fit_network(
     opt = getattr(torch.optim, TORCH_OPTIMIZERS[optimizer])(groups, lr=lr, **extra)
     history = fit_torch(module, X, y, epochs, batch_size, optimizer=opt,
                         cost=net.cost_fn.name, **options)  # fmt: skip
-    trained = from_module(module, cost=net.cost_fn, dtype=np.dtype(net.dtype).name)
-    for l in range(len(net.weights)):
-        net.weights[l] = to_backend(trained.weights[l], net.device, net.dtype)
-        net.biases[l] = to_backend(trained.biases[l], net.device, net.dtype)
+    _copy_into(net, linears)  # in place: the arrays stay views of θ
     net.l2, net.n_train = float(l2), m
     return history
 
@@ -440,6 +516,7 @@ __all__ = [
     "fit_network",
     "fit_torch",
     "from_module",
+    "init_process_group",
     "layer_from_module",
     "layer_to_module",
     "network_cost",

@@ -30,6 +30,7 @@ from dlcourse._arrays import views
 from dlcourse._validation import InputChecks, check_positive_int
 from dlcourse.backend import is_torch, namespace, to_backend
 from dlcourse.checkpoint import Run, load_checkpoint
+from dlcourse.data.splits import batches
 from dlcourse.metrics import output_labels
 from dlcourse.optim import SGD
 from dlcourse.regularization import l2_cost
@@ -209,14 +210,14 @@ def fit_loop(
 ) -> History:
     """Train ``model`` on ``(X, Y)`` for ``epochs`` epochs of mini-batches; return the History.
 
-    ``X`` (m, n_0) and ``Y`` (m, n_L) must already be validated arrays. Every epoch draws one
-    permutation of ``0..m-1`` from ``rng`` (or ``default_rng(seed)``) and cuts it into
-    batches of ``batch_size`` rows (the last one may be smaller); a batch is gathered by
-    indexing, so the data set is never copied. After each epoch the training cost and
-    accuracy (skipped with ``track_train=False``) and, given ``validation=(X_val, Y_val)``,
-    the validation ones are recorded. A non-finite training cost (or, with
-    ``track_train=False``, non-finite parameters) raises ``FloatingPointError`` naming the
-    epoch.
+    ``X`` (m, n_0) and ``Y`` (m, n_L) must already be validated arrays. Every epoch
+    :func:`dlcourse.data.batches` draws one permutation of ``0..m-1`` from ``rng`` (or
+    ``default_rng(seed)``) and cuts it into batches of ``batch_size`` rows (the last one may
+    be smaller); a batch is gathered by indexing, so the data set is never copied. After each
+    epoch the training cost and accuracy (skipped with ``track_train=False``) and, given
+    ``validation=(X_val, Y_val)``, the validation ones are recorded. A non-finite training
+    cost (or, with ``track_train=False``, non-finite parameters) raises
+    ``FloatingPointError`` naming the epoch.
 
     ``epochs`` is the total: with ``resume=path`` (a file written by
     ``dlcourse.checkpoint.Checkpoint``) the parameters, buffers, optimiser state, callback
@@ -232,7 +233,6 @@ def fit_loop(
     if not callable(getattr(optimizer, "step", None)):
         raise TypeError(f"optimizer must have a step(params, grads) method; got {optimizer!r}")
     rng = rng if rng is not None else np.random.default_rng(seed)
-    m = X.shape[0]
     params = model.parameters()
     history = History()
     callbacks = tuple(callbacks)
@@ -249,13 +249,9 @@ def fit_loop(
             cb.on_train_begin(model, history)
 
     def train_epoch():
-        order = rng.permutation(m)
-        if is_torch(X):  # one copy of the epoch's order to the device, not one per batch
-            order = to_backend(order, X.device)
         with np.errstate(over="ignore", invalid="ignore"):
-            for k in range(0, m, batch_size):
-                idx = order[k : k + batch_size]
-                step(X[idx], Y[idx])
+            for X_batch, Y_batch in batches(X, Y, batch_size, rng):  # Chapter 5's iterator
+                step(X_batch, Y_batch)
             return model.loss_and_accuracy(X, Y) if track_train else (math.nan,) * 2
 
     def evaluate(X_val, Y_val):

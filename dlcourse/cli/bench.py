@@ -8,10 +8,40 @@ in fresh interpreters so that one benchmark cannot warm up or slow down another.
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+HELP = "run the benchmark scripts and print their tables"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Register the flags of ``dlcourse bench`` on ``p``."""
+    p.description = (
+        "Run benchmarks/bench_NAME.py of this checkout (all of them by default). "
+        "Arguments after -- go to every script, e.g. dlcourse bench epoch -- --quick."
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
+    p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    p.add_argument(
+        "--quick", action="store_true", help="pass --quick to every script (reduced runs)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``dlcourse bench`` (``args.extra``: the arguments after ``--``)."""
+    try:
+        if args.list:
+            for name, path in available(find_benchmarks()).items():
+                print(f"{name:12} {path}")
+            return 0
+        extra = ["--quick"] if args.quick else []
+        return run_scripts(args.names, extra + list(getattr(args, "extra", None) or []))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"dlcourse bench: {exc}", file=sys.stderr)
+        return 2
 
 
 def find_benchmarks(start: str | os.PathLike | None = None) -> Path:
@@ -39,7 +69,7 @@ def available(folder: Path) -> dict[str, Path]:
     return {p.stem.removeprefix("bench_"): p for p in sorted(folder.glob("bench_*.py"))}
 
 
-def run(names: list[str] | None = None, extra: list[str] | None = None, start=None) -> int:
+def run_scripts(names: list[str] | None = None, extra: list[str] | None = None, start=None) -> int:
     """Run the benchmarks ``names`` (all when empty), passing ``extra`` arguments to each.
 
     Returns 0 when every script succeeded, else the first non-zero exit status.

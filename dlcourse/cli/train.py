@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from dlcourse.cli.resume import Interrupted, check_resume, interrupted_message, run_settings
+from dlcourse.preprocessing import fit_preprocessing
 
+HELP = "train a network from the command line"
 DATA_SETS = ("digits", "mnist", "fashion", "xor", "moons", "circles", "spirals")
 DESCRIPTION = __doc__.split("\n\n", 1)[1].replace("``", "")  # --help is plain text
 
@@ -178,11 +180,11 @@ def train(args: argparse.Namespace) -> float:
         else:
             X_train = np.concatenate([X_train, ds.X_val])
             y_train = np.concatenate([y_train, ds.y_val])
-    if args.standardize:
-        mean, scale = X_train.mean(axis=0), X_train.std(axis=0) + 0.1
-        X_train, X_test = (X_train - mean) / scale, (X_test - mean) / scale
+    if args.standardize:  # (x − μ) / (σ + 0.1): the larger eps spares near-constant pixels
+        standardise = fit_preprocessing(X_train, "standardise", eps=0.1).transform
+        X_train, X_test = standardise(X_train), standardise(X_test)
         if validation is not None:
-            validation = ((validation[0] - mean) / scale, validation[1])
+            validation = (standardise(validation[0]), validation[1])
     n_in, k = X_train.shape[1], int(max(y_train.max(), ds.y_test.max())) + 1
     sizes = args.sizes or [n_in, 100, k]
     if sizes[0] != n_in or sizes[-1] != k:

@@ -175,6 +175,18 @@ def _download_dir(name: str, path: str | os.PathLike | None) -> Path:
     return (Path(env) if env else Path.home() / ".cache" / "dlcourse") / name
 
 
+def download_files(
+    name: str,
+    path: str | os.PathLike | None = None,
+    mirror: str | None = None,
+    progress: bool = True,
+) -> Path:
+    """Download ``name`` ("mnist" or "fashion") into ``path`` (default: ``$DLCOURSE_DATA/NAME``
+    or ``~/.cache/dlcourse/NAME``), checksummed; returns the folder holding its four files."""
+    name = _canonical(name)
+    return fetch(name, _download_dir(name, path), mirror=mirror, progress=progress)
+
+
 def _to_float(pixels: np.ndarray, dtype: str) -> np.ndarray:
     """uint8 pixels → ``dtype`` in [0, 1], written once into the result (peak 1.25× for f32)."""
     out = np.empty(pixels.shape, dtype=dtype)
@@ -238,9 +250,7 @@ def load_mnist(
     except DataNotFoundError:
         if not download:
             raise
-        files = locate(
-            name, fetch(name, _download_dir(name, path), mirror=mirror, progress=progress)
-        )
+        files = locate(name, download_files(name, path, mirror=mirror, progress=progress))
     parts = {}
     for part in ("train", "test"):
         images, labels = read_idx(files[f"{part}_images"]), read_idx(files[f"{part}_labels"])

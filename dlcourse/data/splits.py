@@ -14,6 +14,7 @@ import numpy as np
 
 from dlcourse._validation import class_labels
 from dlcourse._validation import one_hot as _one_hot
+from dlcourse.backend import is_torch, to_backend
 
 __all__ = [
     "Dataset",
@@ -170,9 +171,11 @@ def batches(
     """Yield mini-batches ``(X[idx], Y[idx])`` that together visit every row once.
 
     With ``rng`` (a seed or a ``Generator``) the rows are visited in a random permutation,
-    a fresh one per call (pass the same ``Generator`` every epoch); with ``rng=None`` in
-    order, as views. Only one batch is copied at a time, never the whole set. The last
-    batch may be smaller unless ``drop_last=True``. ``Y`` may be ``None``.
+    ``rng.permutation(m)``, a fresh one per call (pass the same ``Generator`` every epoch);
+    with ``rng=None`` in order, as views. Only one batch is copied at a time, never the whole
+    set. The last batch may be smaller unless ``drop_last=True``. ``Y`` may be ``None``.
+    ``X`` and ``Y`` may be torch tensors (the permutation is copied to their device once).
+    This is the iterator of ``Network.fit`` and ``Model.fit`` (:func:`dlcourse.train.fit_loop`).
     """
     m = X.shape[0]
     if Y is not None and Y.shape[0] != m:
@@ -180,8 +183,10 @@ def batches(
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
     order = None if rng is None else as_rng(rng).permutation(m)
+    if order is not None and is_torch(X):  # one copy to the device per epoch, not per batch
+        order = to_backend(order, X.device)
     stop_at = m - m % batch_size if drop_last else m
-    for start in range(0, stop_at, batch_size):
-        rows = slice(start, min(start + batch_size, m))
+    for start in range(0, stop_at, batch_size):  # a slice past the end stops at the end
+        rows = slice(start, start + batch_size)
         index = rows if order is None else order[rows]
         yield X[index], (None if Y is None else Y[index])

@@ -16,8 +16,8 @@ The modules, in the order data flows through them:
 * ``recorder``  -- a pytest plugin recording outcome, points and feedback per test
 * ``runner``    -- ``dlcourse grade``: one pytest subprocess per submission, in parallel
 * ``report``    -- text table, Gradescope JSON, CSV summary
-* ``check``     -- ``dlcourse.check("NN")`` for students, inside their own kernel
-* ``public``    -- the public tests shipped in the package (``public_tests/``) for ``check``
+* ``check``     -- ``dlcourse.check("NN")`` for students, inside their own kernel (the wheel
+  ships their public tests in ``public_tests/``, cut by the build step ``tools/public_tests.py``)
 * ``gradescope`` -- ``dlcourse release --gradescope``: the autograder zip and its entry point
 * ``gradescope_image`` -- what the zip's image needs: pinned releases, their Python, the wheel
 * ``testing``   -- helpers for grading tests: ``call``, ``InPlace``, ``assert_close``

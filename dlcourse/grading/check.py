@@ -18,10 +18,10 @@ import io
 import os
 from pathlib import Path
 
-from dlcourse.grading.public import PACKAGE_TESTS
 from dlcourse.grading.report import SubmissionResult, TestResult, table
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # dlcourse/grading/check.py -> repository
+PACKAGE_TESTS = Path(__file__).resolve().parent / "public_tests"  # written by setup.py
 
 
 def default_tests_dir() -> Path:

@@ -50,7 +50,7 @@ def copy_build_sources(project: Path, dest: Path) -> Path:
 
     That is the package, ``pyproject.toml``, ``setup.py``, README and licence, and the grading
     modules ``tests/exercises/test_NN_*.py`` from which ``setup.py`` cuts the public tests the
-    wheel ships (they do not go into the wheel themselves). Returns ``dest``.
+    wheel ships with ``tools/public_tests.py`` (neither goes into the wheel). Returns ``dest``.
     """
     project, dest = Path(project), Path(dest)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "public_tests")
@@ -58,6 +58,8 @@ def copy_build_sources(project: Path, dest: Path) -> Path:
     for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
         if (project / name).exists():
             shutil.copy(project / name, dest / name)
+    (dest / "tools").mkdir(parents=True)
+    shutil.copy(project / "tools" / "public_tests.py", dest / "tools" / "public_tests.py")
     (dest / "tests" / "exercises").mkdir(parents=True)
     for module in (project / "tests" / "exercises").glob("test_[0-9][0-9]_*.py"):
         shutil.copy(module, dest / "tests" / "exercises" / module.name)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,18 +172,44 @@ code cells is run from top to bottom; cells that fail are reported as "code cell
 """
 
 
+CHECKOUT = Path(__file__).resolve().parents[2]  # dlcourse/grading/release.py -> repository
+
+
+def _public_files(tests_dir: Path) -> dict[str, str]:
+    """The public tests cut from ``tests_dir`` by the build step ``tools/public_tests.py``.
+
+    Releasing for students needs the hidden tests, so it runs in a checkout, whose ``tools``
+    folder holds the one copy of that step (``setup.py`` uses it to build the wheel).
+    """
+    tools = CHECKOUT / "tools"
+    if not (tools / "public_tests.py").is_file():
+        raise FileNotFoundError(
+            f"releasing for students runs in a checkout of dlcourse: {tools} has no public_tests.py"
+        )
+    if str(tools) not in sys.path:
+        sys.path.insert(0, str(tools))
+    import public_tests
+
+    return public_tests.public_files(tests_dir)
+
+
 def release_student(source: Path, tests_dir: Path, dest: Path) -> list[Path]:
     """Write what students get into ``dest``: notebooks, public tests, a README.
 
     ``dest/exercises/NN_topic.ipynb`` (solutions stripped, hidden-test cells dropped),
     ``dest/tests/test_NN_topic.py`` (hidden tests cut out) with its ``conftest.py``, and
-    ``dest/README.md``. Nothing of ``source`` outside the released notebooks is copied.
+    ``dest/README.md``. Nothing of ``source`` outside the released notebooks is copied;
+    a file is rewritten only where its text changed.
     """
-    from dlcourse.grading.public import write_public_tests
-
     dest = Path(dest)
+    public = _public_files(tests_dir)  # first: outside a checkout nothing is written
     report = release(source, dest / "exercises")
-    changed, _ = write_public_tests(tests_dir, dest / "tests")
+    changed = []
+    for filename, text in public.items():
+        target = dest / "tests" / filename
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            write_atomic(target, text)
+            changed.append(target)
     readme = dest / "README.md"
     write_atomic(readme, STUDENT_README)
     return [*report.written, *changed, readme]

@@ -39,6 +39,16 @@ def _check_nonneg_int(value, name: str) -> int:
     return int(value)
 
 
+def _set_geometry(layer, in_channels, out_channels, kernel_size, stride, padding, dilation):
+    """Check and store the sizes a convolution (or its transpose) is built from."""
+    layer.in_channels = check_positive_int(in_channels, "in_channels")
+    layer.out_channels = check_positive_int(out_channels, "out_channels")
+    layer.kernel_size = check_positive_int(kernel_size, "kernel_size")
+    layer.stride = check_positive_int(stride, "stride")
+    layer.padding = _check_nonneg_int(padding, "padding")
+    layer.dilation = check_positive_int(dilation, "dilation")
+
+
 def _check_image(layer: str, x, channels: int | None = None) -> None:
     if not isinstance(x, np.ndarray):
         raise TypeError(
@@ -129,12 +139,7 @@ class Conv2d(AffineLayer):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, init="he",
                  seed=None, rng=None, dtype="float64", dilation=1):  # fmt: skip
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.out_channels = check_positive_int(out_channels, "out_channels")
-        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
-        self.stride = check_positive_int(stride, "stride")
-        self.padding = _check_nonneg_int(padding, "padding")
-        self.dilation = check_positive_int(dilation, "dilation")
+        _set_geometry(self, in_channels, out_channels, kernel_size, stride, padding, dilation)
         k = self.kernel_size
         self._init_params((self.out_channels, self.in_channels, k, k), init, seed, rng, dtype)
         self._cols = self._x_shape = None

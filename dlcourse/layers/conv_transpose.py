@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse._validation import check_positive_int
 from dlcourse.init import init_bias
 from dlcourse.layers.base import AffineLayer, _cached
-from dlcourse.layers.conv import _check_image, _check_nonneg_int, col2im, im2col
+from dlcourse.layers.conv import _check_image, _check_nonneg_int, _set_geometry, col2im, im2col
 
 
 def transposed_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -72,13 +71,8 @@ class ConvTranspose2d(AffineLayer):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, init="he", seed=None, rng=None, dtype="float64",
                  dilation=1):  # fmt: skip
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.out_channels = check_positive_int(out_channels, "out_channels")
-        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
-        self.stride = check_positive_int(stride, "stride")
-        self.padding = _check_nonneg_int(padding, "padding")
+        _set_geometry(self, in_channels, out_channels, kernel_size, stride, padding, dilation)
         self.output_padding = _check_nonneg_int(output_padding, "output_padding")
-        self.dilation = check_positive_int(dilation, "dilation")
         if self.output_padding >= max(self.stride, self.dilation):
             raise ValueError(
                 f"output_padding must be smaller than stride or dilation; got output_padding "

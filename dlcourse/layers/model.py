@@ -20,7 +20,7 @@ import numpy as np
 
 from dlcourse._validation import check_pairing
 from dlcourse.activations import get_activation
-from dlcourse.costs import Cost, get_cost
+from dlcourse.costs import COSTS, Cost, get_cost
 from dlcourse.layers.base import Layer, Sequential
 from dlcourse.layers.config import declared_shapes, from_config
 from dlcourse.layers.core import Activation
@@ -54,7 +54,7 @@ class Model(Trainable):
             self.output, self.body = get_activation("identity"), self.layers
         self.cost_fn: Cost = get_cost(cost)
         check_pairing(self.cost_fn, self.output, 2, np.float64)  # unsupported pairing: fail now
-        self.rng = np.random.default_rng(seed)
+        self.rng, self.seed = np.random.default_rng(seed), seed
         self.l2, self.n_train = 0.0, None
         self._params = self.layers.params
         self.dtype = self._params[0].dtype if self._params else np.dtype(np.float64)
@@ -143,6 +143,12 @@ class Model(Trainable):
                 if id(p) in ids:
                     g += l2_grad(p, self.l2, n)
         return grads
+
+    def get_params(self) -> dict:
+        """The constructor's arguments, as scikit-learn's ``get_params``: the model's own layer
+        objects (not copies), the cost's name (or the ``Cost`` given) and the seed."""
+        cost = self.cost_fn.name if COSTS.get(self.cost_fn.name) is self.cost_fn else self.cost_fn
+        return {"layers": list(self.layers.children), "cost": cost, "seed": self.seed}
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> Path:

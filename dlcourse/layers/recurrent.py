@@ -23,11 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse._validation import check_positive_int
+from dlcourse.activations import sigmoid as _sigmoid
 from dlcourse.layers.base import Layer, _cached, _check_layers, _dtype
-
-
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # stable for large |z|
 
 
 class _Recurrent(Layer):

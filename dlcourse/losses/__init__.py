@@ -12,13 +12,14 @@ One module per family:
   (segmentation and detection; torch has no functional form of these);
 - :mod:`~dlcourse.losses._utils` — input checks, reductions and their gradients.
 
-The ``Network`` costs (``Cost``, ``COSTS``, ``get_cost``) live in :mod:`dlcourse.costs`, each
-with its δ^L (BP1); they are re-exported here too.
+These follow ``torch.nn.functional``: ``cross_entropy`` takes logits (and class indices or
+probabilities). They are not the ``Network`` costs, ``Network(cost="cross_entropy")`` and the
+others of :mod:`dlcourse.costs` (``COSTS``), which take the output activations ``a`` and
+one-hot targets ``y`` and carry their δ^L (BP1); import those from there.
 """
 
 from __future__ import annotations
 
-from dlcourse.costs import COSTS, Cost, get_cost
 from dlcourse.losses.classification import (
     cross_entropy,
     cross_entropy_grad,
@@ -57,8 +58,6 @@ from dlcourse.losses.overlap import (
 )
 
 __all__ = [
-    "COSTS",
-    "Cost",
     "binary_cross_entropy",
     "binary_cross_entropy_grad",
     "binary_cross_entropy_with_logits",
@@ -71,7 +70,6 @@ __all__ = [
     "dice_loss_grad",
     "focal_loss",
     "focal_loss_grad",
-    "get_cost",
     "hinge_embedding_loss",
     "hinge_embedding_loss_grad",
     "huber_loss",

@@ -221,3 +221,17 @@ def test_torch_tensors_in_torch_tensors_out(name):
     assert isinstance(out, torch.Tensor) and isinstance(prime, torch.Tensor)
     np.testing.assert_allclose(out.numpy(), act.fn(z), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(prime.numpy(), act.prime(z), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, g in A.ACTIVATIONS.items() if g.prime_of_output is not None]
+)
+def test_prime_of_output_equals_prime(name):
+    """The table's g' written through a = g(z) (what Network's BP2 uses) is g'(z)."""
+    g = A.ACTIVATIONS[name]
+    z = np.linspace(-30, 30, 601)
+    z = z[np.abs(z) > 1e-9]  # away from the kink of relu, where either convention holds
+    got = np.broadcast_to(np.asarray(g.prime_of_output(g.fn(z)), dtype=float), z.shape)
+    # 1 − a loses the relative accuracy of a tiny σ'(z) but not its absolute one (≈ eps)
+    eps = np.finfo(np.float64).eps
+    np.testing.assert_allclose(got, g.prime(z), rtol=1e-12, atol=8 * eps, err_msg=name)

@@ -132,3 +132,40 @@ def test_no_module_level_getattr(name):
 )
 def test_subsystems_are_packages(package):
     assert (ROOT / package.split(".", 1)[1] / "__init__.py").is_file()
+
+
+def _loaded_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code`` (this checkout's package)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT.parent)}
+    run = subprocess.run(
+        [sys.executable, "-c", f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    return set(json.loads(run.stdout.splitlines()[-1]))
+
+
+def test_importing_dlcourse_loads_neither_torch_nor_the_grader():
+    """``import dlcourse`` (every notebook's first line) stays light: PyTorch and the grader
+    (pytest, nbformat, the sandbox) load only where a function that needs them runs."""
+    loaded = _loaded_after("import dlcourse")
+    assert "dlcourse.network" in loaded and "numpy" in loaded  # the probe sees imports
+    heavy = sorted(
+        m for m in loaded if m.split(".")[0] in {"torch", "pytest", "nbformat"}
+        or m.startswith("dlcourse.grading")
+    )  # fmt: skip
+    assert not heavy, f"import dlcourse loaded {heavy[:10]}"
+
+
+def test_the_command_parser_loads_no_grader():
+    """``dlcourse --help`` only parses: the grading package loads when ``grade`` or
+    ``release`` runs."""
+    loaded = _loaded_after("from dlcourse.cli import build_parser\nbuild_parser()")
+    assert "dlcourse.cli.grade" in loaded and "dlcourse.cli.release" in loaded
+    grader = sorted(m for m in loaded if m.startswith("dlcourse.grading") or m == "torch")
+    assert not grader, f"building the parser loaded {grader}"

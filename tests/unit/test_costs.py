@@ -44,6 +44,16 @@ def test_no_closed_form_for_a_custom_activation_or_pairing():
 
 
 def test_one_home_for_the_costs():
-    assert losses.COSTS is COSTS and losses.get_cost is get_cost and losses.Cost is Cost
+    # the Network costs (probabilities and one-hot rows) are not re-exported beside the
+    # torch-style losses (logits and class indices), whose cross_entropy means another thing
+    assert not {"COSTS", "Cost", "get_cost"} & set(dir(losses))
     with pytest.raises(ValueError, match="valid names"):
         get_cost("mse")
+
+
+def test_a_torch_style_loss_is_not_taken_for_a_network_cost():
+    from dlcourse import Network
+
+    with pytest.raises(TypeError, match="dlcourse.losses.classification.cross_entropy"):
+        Network([2, 3], output="softmax", cost=losses.cross_entropy)
+    assert Network([2, 3], output="softmax", cost="cross_entropy").cost_fn is COSTS["cross_entropy"]

@@ -64,9 +64,9 @@ def test_single_process_run_equals_the_oracle(tmp_path):
         assert_same_parameters(net, combined_batch_sgd(world=2))
 
 
-def torchrun(*args: str) -> subprocess.CompletedProcess:
+def torchrun(*args: str, entry: tuple[str, ...] = ("-m", "dlcourse.distributed")):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node=2", "-m", "dlcourse.distributed", *ARGS, *args]  # fmt: skip
+               "--nproc_per_node=2", *entry, *ARGS, *args]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, timeout=LAUNCH_TIMEOUT)
 
 
@@ -79,9 +79,24 @@ def test_two_gloo_processes_equal_one_process_on_the_combined_batch(tmp_path):
     assert not list(tmp_path.glob(".*.tmp")), "a temporary checkpoint file was left behind"
 
 
+CRASHING_RANK = """
+import os, sys
+from dlcourse.distributed import main
+
+class Crash:  # rank 1 fails after its first step; rank 0 then waits in the next all-reduce
+    def on_step_end(self, module, step, seconds):
+        if os.environ["RANK"] == "1":
+            raise RuntimeError("rank 1: injected failure")
+
+sys.exit(main(sys.argv[1:], callbacks=[Crash()]))
+"""
+
+
 def test_a_crashed_rank_makes_the_launcher_fail(tmp_path):
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHING_RANK)
     path = tmp_path / "never.npz"
-    run = torchrun("--fail-rank", "1", "--timeout", "20", "--checkpoint", str(path))
+    run = torchrun("--timeout", "20", "--checkpoint", str(path), entry=(str(script),))
     assert run.returncode != 0
     assert "injected failure" in run.stdout + run.stderr
     assert not path.exists()

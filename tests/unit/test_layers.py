@@ -248,3 +248,14 @@ def test_config_round_trip_and_errors():
         Model([Linear(3, 2)], "cross_entropy")  # identity output cannot pair with it
     with pytest.raises(RuntimeError, match="before forward"):
         Linear(3, 2).backward(np.ones((1, 2)))
+
+
+def test_model_get_params_are_the_constructor_arguments():
+    layers = [Linear(3, 4, seed=0), Activation("relu"), Linear(4, 2, seed=1),
+              Activation("softmax")]  # fmt: skip
+    model = dc.layers.Model(layers, cost="cross_entropy", seed=5)
+    params = model.get_params()
+    assert params["cost"] == "cross_entropy" and params["seed"] == 5
+    assert all(a is b for a, b in zip(params["layers"], layers))
+    again = dc.layers.Model(**params)
+    assert again.get_params()["layers"] == params["layers"]

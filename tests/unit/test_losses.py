@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dlcourse import activations as A
-from dlcourse import gradcheck
+from dlcourse import costs, gradcheck
 from dlcourse import losses as L
 
 try:  # torch is optional: the parity tests skip without it, the rest still run
@@ -326,7 +326,7 @@ def test_cost_delta_matches_finite_differences(cost, output):
     m, n = 4, 3
     z = rng.standard_normal((m, n))
     y = cost_targets(cost, output, rng, (m, n))
-    C, act = L.get_cost(cost), A.get_activation(output)
+    C, act = costs.get_cost(cost), A.get_activation(output)
     delta = C.delta(z, act.fn(z), y, act)
     numeric = numerical_gradient(lambda v: C.fn(act.fn(v), y), z)
     assert delta.shape == (m, n)
@@ -336,10 +336,10 @@ def test_cost_delta_matches_finite_differences(cost, output):
 def test_cost_values_match_their_definitions():
     a = np.array([[0.2, 0.8], [0.6, 0.4]])
     y = np.array([[0.0, 1.0], [1.0, 0.0]])
-    assert L.COSTS["quadratic"].fn(a, y) == pytest.approx((0.5 * (0.08 + 0.32)) / 2)
+    assert costs.COSTS["quadratic"].fn(a, y) == pytest.approx((0.5 * (0.08 + 0.32)) / 2)
     bce = -(np.log(0.8) + np.log(0.8) + np.log(0.6) + np.log(0.6)) / 2
-    assert L.COSTS["binary_cross_entropy"].fn(a, y) == pytest.approx(bce)
-    assert L.COSTS["cross_entropy"].fn(a, y) == pytest.approx(-(np.log(0.8) + np.log(0.6)) / 2)
+    assert costs.COSTS["binary_cross_entropy"].fn(a, y) == pytest.approx(bce)
+    assert costs.COSTS["cross_entropy"].fn(a, y) == pytest.approx(-(np.log(0.8) + np.log(0.6)) / 2)
 
 
 def test_softmax_cross_entropy_delta_is_a_minus_y():
@@ -347,26 +347,26 @@ def test_softmax_cross_entropy_delta_is_a_minus_y():
     z = 5.0 * rng.standard_normal((6, 4))
     y = np.eye(4)[rng.integers(0, 4, 6)]
     a = A.softmax(z)
-    delta = L.COSTS["cross_entropy"].delta(z, a, y, A.ACTIVATIONS["softmax"])
+    delta = costs.COSTS["cross_entropy"].delta(z, a, y, A.ACTIVATIONS["softmax"])
     np.testing.assert_array_equal(delta, a - y)
     # the same as the gradient of the torch-style loss summed over examples
     np.testing.assert_allclose(delta, L.cross_entropy_grad(z, y, reduction="sum"), atol=1e-15)
     a_sig = A.sigmoid(z)
-    delta_bce = L.COSTS["binary_cross_entropy"].delta(z, a_sig, y, "sigmoid")
+    delta_bce = costs.COSTS["binary_cross_entropy"].delta(z, a_sig, y, "sigmoid")
     np.testing.assert_array_equal(delta_bce, a_sig - y)
 
 
 def test_cost_errors():
     with pytest.raises(ValueError, match="valid names: binary_cross_entropy, cross_entropy"):
-        L.get_cost("mse")
-    assert L.get_cost(L.COSTS["quadratic"]) is L.COSTS["quadratic"]
+        costs.get_cost("mse")
+    assert costs.get_cost(costs.COSTS["quadratic"]) is costs.COSTS["quadratic"]
     with pytest.raises(ValueError, match=r"\(2, 3\).*\(2, 2\)"):
-        L.COSTS["quadratic"].fn(np.zeros((2, 3)), np.zeros((2, 2)))
+        costs.COSTS["quadratic"].fn(np.zeros((2, 3)), np.zeros((2, 2)))
     z = np.zeros((2, 3))
     with pytest.raises(ValueError, match="binary_cross_entropy.*'relu'"):
-        L.COSTS["binary_cross_entropy"].delta(z, z, z, A.ACTIVATIONS["relu"])
+        costs.COSTS["binary_cross_entropy"].delta(z, z, z, A.ACTIVATIONS["relu"])
     with pytest.raises(ValueError, match="cross_entropy.*'identity'"):
-        L.COSTS["cross_entropy"].delta(z, z, z, "identity")
+        costs.COSTS["cross_entropy"].delta(z, z, z, "identity")
 
 
 # ---------------------------------------------------------------- torch parity

@@ -399,12 +399,13 @@ def test_parameters_are_the_live_arrays():
 
 
 def test_numpy_kernels_match_the_registry_on_large_and_extreme_inputs():
+    from dlcourse._kernels import FAST, kernel
     from dlcourse.activations import ACTIVATIONS
-    from dlcourse.network import _KERNELS
 
     z = np.random.default_rng(0).standard_normal((64, 128)) * 30  # 8192 >= the fast-path size
     z[0, :4] = [-1000.0, 1000.0, -745.0, 0.0]
-    for name, (fn, prime) in _KERNELS.items():
+    for name in FAST:
+        fn, prime = kernel(ACTIVATIONS[name])
         for dtype in (np.float64, np.float32):
             zd = z.astype(dtype)
             with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow is benign
@@ -434,3 +435,21 @@ def test_unknown_device_is_a_value_error_even_without_torch():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("ValueError unknown device 'tpu'"), run.stdout
+
+
+def test_get_params_are_the_constructor_arguments():
+    """scikit-learn's contract: ``Network(**net.get_params())`` is the same network afresh."""
+    from dlcourse.activations import get_activation
+
+    net = Network([4, 5, 3], "tanh", "softmax", "cross_entropy", "he", "float32", seed=11)
+    params = net.get_params()
+    assert params == {"sizes": [4, 5, 3], "activation": "tanh", "output": "softmax",
+                      "cost": "cross_entropy", "init": "he", "dtype": "float32",
+                      "device": None, "seed": 11}  # fmt: skip
+    again = Network(**params)
+    for a, b in zip(again.parameters(), net.parameters()):
+        np.testing.assert_array_equal(a, b)  # same seed, same process: the same draws
+    net.fit(np.ones((6, 4)), np.eye(3)[[0, 1, 2, 0, 1, 2]], 1, 3, lr=0.1, progress=False)
+    assert net.get_params() == params, "fit learns weights, not configuration"
+    leaky = get_activation("leaky_relu", slope=0.2)  # not a row of the table: the object
+    assert Network([2, 2, 1], leaky).get_params()["activation"] is leaky

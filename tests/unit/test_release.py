@@ -107,3 +107,15 @@ def test_check_detects_drift_missing_and_extra(tmp_path, capsys):
 def test_committed_exercises_are_what_release_produces():
     report = release(ROOT / "solutions", ROOT / "exercises", check=True)
     assert report.clean, f"run `dlcourse release`: {report}"
+
+
+def test_student_release_outside_a_checkout_says_why(tmp_path, monkeypatch, capsys):
+    """The public tests are cut by the build step tools/public_tests.py, which only a
+    checkout has: elsewhere --student stops with a message, not a traceback."""
+    from dlcourse.grading import release as release_module
+
+    monkeypatch.setattr(release_module, "CHECKOUT", tmp_path / "installed")
+    assert main(["release", "--student", str(tmp_path / "course")]) == 2
+    err = capsys.readouterr().err
+    assert "releasing for students runs in a checkout" in err and "public_tests.py" in err
+    assert not (tmp_path / "course").exists(), "nothing is written when it cannot finish"

@@ -212,9 +212,13 @@ def test_fit_network_full_batch_equals_network_fit_with_l2():
     X, y, _ = data(m=20, seed=6)
     net = Network([5, 6, 3], "tanh", "softmax", "cross_entropy", seed=7)
     ref = Network([5, 6, 3], "tanh", "softmax", "cross_entropy", seed=7)
+    arrays = [*net.weights, *net.biases]
     h = fit_network(net, X, y, 4, 20, "sgd", lr=0.3, momentum=0.9, l2=0.5, progress=False)
     h_ref = ref.fit(X, y, 4, 20, optimizer=SGD(lr=0.3, momentum=0.9), l2=0.5, progress=False)
     assert isinstance(net.weights[0], np.ndarray) and net.l2 == 0.5
+    # copied in place: the same arrays, still views of θ
+    assert all(a is b for a, b in zip(arrays, [*net.weights, *net.biases]))
+    assert all(np.shares_memory(a, net._theta) for a in arrays)
     for a, b in zip(net.parameters(), ref.parameters()):
         np.testing.assert_allclose(a, b, rtol=0, atol=TOL)
     np.testing.assert_allclose(h.train_accuracy, h_ref.train_accuracy, rtol=0, atol=TOL)
