@@ -506,7 +506,6 @@ def fit_network(
     history = fit_torch(module, X, y, epochs, batch_size, optimizer=opt,
                         cost=net.cost_fn.name, **options)  # fmt: skip
     _copy_into(net, linears)  # in place: the arrays stay views of θ
-    net.l2, net.n_train = float(l2), m
     return history
 
 

@@ -381,11 +381,13 @@ class Trainable(InputChecks):
         ``Y`` is ``(m, n_L)`` targets or ``(m,)`` integer labels (one-hot encoded when
         ``n_L > 1``). Without ``optimizer`` plain SGD ``W <- W - lr * grad`` is used and ``lr``
         is required; with one, ``lr`` (if given) is assigned to ``optimizer.lr``. ``l2`` is
-        Nielsen's λ with ``n = len(X)``. ``validation=(X_val, Y_val)`` adds validation cost
-        and accuracy to the history. Each epoch visits the rows in a fresh random order drawn
-        from the model's seeded generator. ``resume=path`` continues from a checkpoint
-        written by ``dlcourse.checkpoint.Checkpoint`` up to ``epochs`` in total (parameters,
-        optimiser, schedule, generator and history restored; see :func:`fit_loop`).
+        Nielsen's λ with ``n = len(X)``, in force during this call only (the model's own
+        ``l2``/``n_train`` are restored afterwards). ``validation=(X_val, Y_val)`` adds
+        validation cost and accuracy to the history. Each epoch visits the rows in a fresh
+        random order drawn from the model's seeded generator. ``resume=path`` continues from a
+        checkpoint written by ``dlcourse.checkpoint.Checkpoint`` up to ``epochs`` in total
+        (parameters, optimiser, schedule, generator and history restored; see
+        :func:`fit_loop`).
         """
         self._check_kinds(X=X, Y=Y)
         X = self._check_X(X)
@@ -395,8 +397,14 @@ class Trainable(InputChecks):
                 raise TypeError("validation must be a pair (X_val, Y_val)")
             X_val = self._check_X(validation[0], "X_val")
             validation = (X_val, self._check_Y(validation[1], X_val.shape[0], "Y_val"))
-        optimizer, self.l2 = fit_setup(optimizer, lr, l2)
-        self.n_train = X.shape[0]
-        return fit_loop(self, X, Y, epochs, batch_size, optimizer, validation=validation,
-                        callbacks=callbacks, progress=progress, rng=self.rng,
-                        resume=resume)  # fmt: skip
+        optimizer, l2 = fit_setup(optimizer, lr, l2)
+        # the penalty holds while fitting; afterwards the model computes what it computed
+        # before (a later cost or backprop adds no L2 that the caller did not set)
+        before = (self.l2, self.n_train)
+        self.l2, self.n_train = l2, X.shape[0]
+        try:
+            return fit_loop(self, X, Y, epochs, batch_size, optimizer, validation=validation,
+                            callbacks=callbacks, progress=progress, rng=self.rng,
+                            resume=resume)  # fmt: skip
+        finally:
+            self.l2, self.n_train = before

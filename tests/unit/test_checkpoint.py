@@ -52,6 +52,7 @@ def trained_network(dtype="float64"):
         [4, 5, 3], "tanh", "softmax", "cross_entropy", init="xavier_normal", dtype=dtype, seed=1
     )
     net.fit(X, y, epochs=2, batch_size=10, lr=0.1, l2=0.5, progress=False)
+    net.l2, net.n_train = 0.5, 30  # a penalty set on the model itself is saved with it
     return net, X
 
 

@@ -304,3 +304,53 @@ def test_model_trains_through_the_same_loop():
     assert history.train_cost[-1] < history.train_cost[0]
     assert history.train_accuracy[-1] > 0.6
     assert history.train_cost == pytest.approx(history.val_cost)  # same data, eval mode
+
+
+def _small_models():
+    net = Network([4, 5, 3], "tanh", "softmax", "cross_entropy", seed=3)
+    rng = np.random.default_rng(3)
+    model = Model([Linear(4, 5, rng=rng), Activation("tanh"), Linear(5, 3, rng=rng),
+                   Activation("softmax")], cost="cross_entropy", seed=3)  # fmt: skip
+    return [net, model]
+
+
+class _Boom(Exception):
+    pass
+
+
+class _FailOnSecondEpoch:
+    def on_epoch_end(self, model, epoch, history):
+        if epoch == 1:
+            raise _Boom
+
+
+@pytest.mark.parametrize("kind", ["Network", "Model"])
+@pytest.mark.parametrize("fails", [False, True])
+def test_fit_with_l2_leaves_a_later_backprop_as_it_was(kind, fails):
+    """Issue 29: ``fit(l2=...)`` penalises while it trains; afterwards the model's cost and
+    gradients are those of its weights alone, as before fit (also when fit is interrupted)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((24, 4)), rng.integers(0, 3, 24)
+    model = {type(m).__name__: m for m in _small_models()}[kind]
+    callbacks = [_FailOnSecondEpoch()] if fails else []
+    try:
+        model.fit(X, y, 3, 8, lr=0.1, l2=5.0, callbacks=callbacks, progress=False)
+    except _Boom:
+        assert fails
+    assert (model.l2, model.n_train) == (0.0, None)
+    # the same weights in a model that never saw an L2 term give the same cost and gradients
+    twin = {type(m).__name__: m for m in _small_models()}[kind]
+    for p, q in zip(twin.parameters(), model.parameters()):
+        p[...] = q
+    Y = np.eye(3)[y]
+    assert model.cost(X, Y) == twin.cost(X, Y)
+    for g, h in zip(model.gradients(X, Y), twin.gradients(X, Y)):
+        np.testing.assert_array_equal(g, h)
+
+
+def test_a_penalty_set_on_the_model_survives_fit():
+    net = Network([4, 5, 3], "tanh", "softmax", "cross_entropy", seed=3)
+    net.l2, net.n_train = 0.25, 100
+    X, y = np.random.default_rng(1).standard_normal((10, 4)), np.arange(10) % 3
+    net.fit(X, y, 1, 5, lr=0.1, l2=3.0, progress=False)
+    assert (net.l2, net.n_train) == (0.25, 100)
