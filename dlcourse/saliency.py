@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["class_scores", "saliency"]
+__all__ = ["class_scores", "saliency", "score_gradient"]
 
 
 def class_scores(model, X) -> np.ndarray:
@@ -26,6 +26,19 @@ def class_scores(model, X) -> np.ndarray:
     in evaluation mode."""
     X = model._check_X(X)
     return model.body.forward(X, training=False)
+
+
+def score_gradient(model, X, directions) -> np.ndarray:
+    """``∂ (Σ_c r[i, c] z_c(x_i)) / ∂ x_i`` for every example: the gradient of a weighted sum
+    of the class scores, ``directions`` ``r`` of shape (m, k) (a one-hot row gives the
+    saliency of that class; random signs give the *random-sign control*, a map that belongs
+    to no class). Evaluation mode; the model's own backward pass."""
+    z = class_scores(model, X)
+    r = np.asarray(directions, dtype=z.dtype)
+    if r.shape != z.shape:
+        raise ValueError(f"directions must have the shape of the scores {z.shape}; "
+                         f"got {r.shape}")  # fmt: skip
+    return model.body.backward(r)
 
 
 def saliency(model, X, classes) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 
 from dlcourse.cnn_models import basic_block, lenet5, resnet, vgg_net
 from dlcourse.layers import Residual, Sum, summary
-from dlcourse.saliency import class_scores, saliency
+from dlcourse.saliency import class_scores, saliency, score_gradient
 
 torch = pytest.importorskip("torch")
 
@@ -147,3 +147,19 @@ def test_saliency_rejects_bad_classes():
         saliency(model, images(2), [0, 10])
     with pytest.raises(ValueError, match="class indices"):
         saliency(model, images(2), [0.5, 1])
+
+
+def test_score_gradient_of_random_signs_matches_torch():
+    model = trained_like(resnet((2, 4), seed=3))
+    X = images(3, seed=4)
+    r = np.random.default_rng(0).choice([-1.0, 1.0], size=(3, 10))
+    G = score_gradient(model, X, r)
+    body = layers_to_module(model)[:-1].eval()
+    xt = torch.from_numpy(X).requires_grad_(True)
+    (body(xt) * torch.from_numpy(r)).sum().backward()
+    np.testing.assert_allclose(G, xt.grad.numpy(), rtol=0, atol=TOL)
+    # one-hot directions are the saliency of those classes
+    np.testing.assert_allclose(score_gradient(model, X, np.eye(10)[[1, 2, 3]]),
+                               saliency(model, X, [1, 2, 3]), rtol=0, atol=TOL)  # fmt: skip
+    with pytest.raises(ValueError, match="shape of the scores"):
+        score_gradient(model, X, r[:, :5])
