@@ -4,6 +4,7 @@
     nice python benchmarks/bench_modern_cnn.py --runs resnet+aug --out part_a.json   # one part
     python benchmarks/bench_modern_cnn.py --merge part_a.json part_b.json           # combine
     python benchmarks/bench_modern_cnn.py --quick                                   # smoke run
+    python benchmarks/bench_modern_cnn.py --from-log run.log --epochs 5 --out part  # a stopped run
 
 The three networks are those of :mod:`dlcourse.cnn_models` (``lenet5()``, ``vgg_net()``,
 ``resnet()`` with their default widths), built from ``dlcourse.layers`` in float32 and seeded.
@@ -22,6 +23,10 @@ of zero padding (``dlcourse.data.random_shift``) and a left–right mirror with 
 1/2 (``dlcourse.data.random_flip``). The test accuracy is recorded after every epoch (no
 choice is made from it); the result is the last epoch's.
 
+``--from-log`` rebuilds the runs of a process that was stopped from the lines it printed
+(accuracies to 0.01 %, CPU times to 1 s); a run with fewer epochs than ``--epochs`` is kept
+with ``"partial": true`` and its ``epochs`` the number it completed.
+
 Results go to ``benchmarks/results/modern_cnn.json`` (rewritten atomically after every run,
 with the machine description), one entry per run: seed, epochs, per-epoch training time and
 test accuracy, parameters and multiply–adds per image from ``dlcourse.layers.summary``.
@@ -35,8 +40,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import ast  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+import re  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -152,6 +159,38 @@ def run(arch: str, aug: bool, seed: int, epochs: int, data) -> dict:
             "test_accuracy": rows[-1]["test_accuracy"], "history": rows}  # fmt: skip
 
 
+_HEAD = re.compile(
+    r"^(\w+)(\+aug)? seed (\d+): (\d+) parameters, (\d+) multiply-adds; parity (.*)$"
+)
+_EPOCH = re.compile(r"^\s+epoch (\d+): ([\d.]+) s CPU, test ([\d.]+)%")
+
+
+def runs_from_log(text: str, epochs: int) -> list[dict]:
+    """The runs a process printed (see ``--from-log``); unfinished ones marked partial."""
+    runs: list[dict] = []
+    for line in text.splitlines():
+        if hit := _HEAD.match(line):
+            arch, aug, seed, params, macs, check = hit.groups()
+            runs.append({"arch": arch, "augmentation": bool(aug), "seed": int(seed),
+                         "params": int(params), "mult_adds": int(macs),
+                         "parity": ast.literal_eval(check), "history": []})  # fmt: skip
+        elif (hit := _EPOCH.match(line)) and runs:
+            epoch, cpu_s, acc = hit.groups()
+            runs[-1]["history"].append({"epoch": int(epoch), "train_cpu_s": float(cpu_s),
+                                        "test_accuracy": float(acc) / 100})  # fmt: skip
+    out = []
+    for run in runs:
+        if not run["history"]:
+            continue
+        run["epochs"] = len(run["history"])
+        if run["epochs"] < epochs:
+            run["partial"], run["epochs_planned"] = True, epochs
+        run["train_cpu_s"] = sum(h["train_cpu_s"] for h in run["history"])
+        run["test_accuracy"] = run["history"][-1]["test_accuracy"]
+        out.append(run)
+    return out
+
+
 def table(runs: list[dict]) -> dict:
     """Per configuration (``lenet5``, ``resnet+aug``...): mean/std/each seed's accuracy."""
     out: dict[str, dict] = {}
@@ -163,6 +202,8 @@ def table(runs: list[dict]) -> dict:
         out[key]["seeds"].append(r["seed"])
         out[key]["test_accuracy_per_seed"].append(r["test_accuracy"])
         out[key]["train_cpu_s"].append(r["train_cpu_s"])
+        out[key]["epochs"] = min(out[key]["epochs"], r["epochs"])
+        out[key]["partial"] = out[key].get("partial", False) or bool(r.get("partial"))
     for row in out.values():
         accs = row["test_accuracy_per_seed"]
         row["test_accuracy_mean"] = float(np.mean(accs))
@@ -189,7 +230,14 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=None, help="results name (default modern_cnn)")
     parser.add_argument("--note", default="", help="recorded in the JSON (e.g. the shortfall)")
     parser.add_argument("--merge", nargs="+", help="combine result files of separate parts")
+    parser.add_argument("--from-log", type=Path, help="rebuild the runs of a stopped process")
     args = parser.parse_args(argv)
+    if args.from_log:
+        runs = runs_from_log(args.from_log.read_text(), args.epochs)
+        data = payload(runs, False, args.note)
+        data["source"] = f"printed lines of a stopped process ({args.from_log.name})"
+        print(save(args.out or NAME, data))
+        return
     if args.merge:
         parts = [json.loads(Path(p).read_text()) for p in args.merge]
         runs = [r for p in parts for r in p["runs"]]

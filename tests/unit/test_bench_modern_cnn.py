@@ -76,3 +76,31 @@ def test_table_groups_runs_by_configuration(bench):
     assert table["resnet"]["test_accuracy_std"] == pytest.approx(0.05)
     assert table["resnet+aug"]["test_accuracy_per_seed"] == [0.95]
     assert math.isclose(table["resnet"]["train_cpu_s"][1], 11.0)
+
+
+LOG = """\
+resnet+aug seed 0: 78090 parameters, 9345920 multiply-adds; parity {'max_abs_diff_grad': 2e-4}
+  epoch 1: 69 s CPU, test 66.70%
+  epoch 2: 70 s CPU, test 85.10%
+lenet5 seed 1: 61706 parameters, 416520 multiply-adds; parity {'batch': 64}
+  epoch 1: 8 s CPU, test 83.31%
+  epoch 2: 8 s CPU, test 85.38%
+  epoch 3: 8 s CPU, test 87.58%
+vgg seed 0: 72442 parameters, 7338880 multiply-adds; parity {'batch': 64}
+"""
+
+
+def test_runs_from_the_log_of_a_stopped_process(bench):
+    runs = bench.runs_from_log(LOG, epochs=3)
+    assert [(r["arch"], r["augmentation"], r["seed"]) for r in runs] == [
+        ("resnet", True, 0),
+        ("lenet5", False, 1),
+    ]  # the vgg run printed no epoch: dropped
+    resnet_run, lenet_run = runs
+    assert resnet_run["partial"] and resnet_run["epochs"] == 2
+    assert resnet_run["epochs_planned"] == 3
+    assert resnet_run["test_accuracy"] == pytest.approx(0.851)
+    assert resnet_run["train_cpu_s"] == 139 and resnet_run["parity"]["max_abs_diff_grad"] == 2e-4
+    assert "partial" not in lenet_run and lenet_run["epochs"] == 3
+    table = bench.table(runs)
+    assert table["resnet+aug"]["partial"] and not table["lenet5"]["partial"]
