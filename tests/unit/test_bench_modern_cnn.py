@@ -104,3 +104,29 @@ def test_runs_from_the_log_of_a_stopped_process(bench):
     assert "partial" not in lenet_run and lenet_run["epochs"] == 3
     table = bench.table(runs)
     assert table["resnet+aug"]["partial"] and not table["lenet5"]["partial"]
+
+
+def test_the_accuracy_table_reads_modern_cnn_json(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "bench_accuracy", ROOT / "benchmarks" / "bench_accuracy.py"
+    )
+    accuracy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(accuracy)
+    record = {
+        "machine": {"date": "2026-12-07"},
+        "table": {
+            "lenet5": {
+                "test_accuracy_per_seed": [0.88, 0.90],
+                "epochs": 5,
+                "train_cpu_s": [40, 42],
+            },
+            "resnet+aug": {"test_accuracy_per_seed": [0.9], "epochs": 5, "train_cpu_s": [340]},
+        },
+    }
+    (tmp_path / "modern_cnn.json").write_text(__import__("json").dumps(record))
+    rows = {r["name"]: r for r in accuracy.fashion_rows(tmp_path)}
+    assert set(rows) == {"modern_cnn_lenet5", "modern_cnn_resnet+aug"}
+    lenet = rows["modern_cnn_lenet5"]
+    assert lenet["chapter"] == "Chapter 12" and lenet["seeds"] == 2 and lenet["epochs"] == 5
+    assert lenet["test_accuracy_mean"] == pytest.approx(0.89) and lenet["wall_s"] == 41.0
+    assert rows["modern_cnn_resnet+aug"]["test_accuracy_std"] == 0.0
