@@ -97,11 +97,18 @@ PUBLISHED = [
 ]
 
 # The chapters' Fashion-MNIST results, read (never re-run) from these files, in this order
-FASHION_FILES = ["fashion_mlp.json", "cnn_mlp.json", "cnn.json", "recurrent.json"]
+FASHION_FILES = [
+    "fashion_mlp.json",
+    "cnn_mlp.json",
+    "cnn.json",
+    "modern_cnn.json",
+    "recurrent.json",
+]
 CHAPTERS = {
     "fashion_mlp.json": "Chapter 9",
     "cnn_mlp.json": "Chapter 11",
     "cnn.json": "Chapter 11",
+    "modern_cnn.json": "Chapter 12",
     "recurrent.json": "Chapter 13",
 }
 # the rows of Chapter 9's table
@@ -204,10 +211,25 @@ def _recurrent_rows(fname: str, record: dict) -> list[dict]:
     return [_row("recurrent", label, fname, record, acc, entry.get("epochs"), entry.get("seconds"))]
 
 
+def _modern_cnn_rows(fname: str, record: dict) -> list[dict]:
+    """Chapter 12's LeNet-5, VGG-style network and ResNet (``bench_modern_cnn.py``), one row
+    per configuration; the time is the mean training CPU time of a run (PyTorch, 1 thread)."""
+    labels = {"lenet5": "LeNet-5", "vgg": "VGG-style", "resnet": "small ResNet",
+              "resnet+aug": "small ResNet, crops and flips"}  # fmt: skip
+    rows = []
+    for key, entry in record["table"].items():
+        acc = [float(a) for a in entry["test_accuracy_per_seed"]]
+        label = f"{labels.get(key, key)} (PyTorch copy, CPU s)"
+        rows.append(_row(f"modern_cnn_{key}", label, fname, record, acc, entry["epochs"],
+                         float(np.mean(entry["train_cpu_s"]))))  # fmt: skip
+    return rows
+
+
 READERS = {
     "fashion_mlp.json": _fashion_mlp_rows,
     "cnn_mlp.json": _cnn_rows,
     "cnn.json": _cnn_rows,
+    "modern_cnn.json": _modern_cnn_rows,
     "recurrent.json": _recurrent_rows,
 }
 

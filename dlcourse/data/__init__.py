@@ -10,13 +10,19 @@ One module per idea, every public name re-exported here:
 - :mod:`~dlcourse.data.splits` — ``Dataset``, ``one_hot``, ``train_val_split``, ``batches``;
 - :mod:`~dlcourse.data.synthetic` — ``xor``, ``moons``, ``circles``, ``spirals``,
   ``gaussian_blobs``, ``regression_1d``;
-- :mod:`~dlcourse.data.augment` — ``augment``, ``random_shift``, ``random_rotation``,
-  ``gaussian_noise``.
+- :mod:`~dlcourse.data.augment` — ``augment``, ``random_shift``, ``random_flip``,
+  ``random_rotation``, ``gaussian_noise``.
 """
 
 from __future__ import annotations
 
-from dlcourse.data.augment import augment, gaussian_noise, random_rotation, random_shift
+from dlcourse.data.augment import (
+    augment,
+    gaussian_noise,
+    random_flip,
+    random_rotation,
+    random_shift,
+)
 from dlcourse.data.digits import load_digits
 from dlcourse.data.download import SOURCES, ChecksumError, DownloadError, fetch
 from dlcourse.data.idx import CorruptDataError, read_idx, write_idx
@@ -42,6 +48,7 @@ __all__ = [
     "Dataset",
     "DownloadError",
     "augment",
+    "random_flip",
     "available",
     "batches",
     "circles",

@@ -1,4 +1,5 @@
-"""Data augmentation for images: random shifts, small rotations, Gaussian noise.
+"""Data augmentation for images: random shifts (random crops of a zero-padded image), mirror
+images, small rotations, Gaussian noise.
 
 Each function takes a batch of images, either as ``(m, h, w)`` or flat as ``(m, h*w)``
 (then ``shape=(h, w)`` says how to fold a row; square images are folded without it), and
@@ -17,7 +18,7 @@ from scipy import ndimage
 
 from dlcourse.data.splits import as_rng
 
-__all__ = ["augment", "gaussian_noise", "random_rotation", "random_shift"]
+__all__ = ["augment", "gaussian_noise", "random_flip", "random_rotation", "random_shift"]
 
 Seed = int | np.random.Generator | None
 
@@ -48,7 +49,10 @@ def random_shift(
     X: np.ndarray, max_shift: int = 2, rng: Seed = None, shape: tuple[int, int] | None = None
 ) -> np.ndarray:
     """Translate each image by whole pixels ``(dy, dx)``, each uniform in ``[-max_shift,
-    max_shift]``; pixels shifted in from outside are 0 (background)."""
+    max_shift]``; pixels shifted in from outside are 0 (background).
+
+    This is the "random crop with padding" of image classifiers: pad every side by
+    ``max_shift`` zeros and cut out an ``h × w`` window at a uniformly random position."""
     images, rng = _images(X, shape), as_rng(rng)
     m, h, w = images.shape
     s = int(max_shift)
@@ -56,6 +60,18 @@ def random_shift(
     padded = np.pad(images, ((0, 0), (s, s), (s, s)))
     for i, (dy, dx) in enumerate(offsets):
         images[i] = padded[i, s - dy : s - dy + h, s - dx : s - dx + w]
+    return images.reshape(np.shape(X))
+
+
+def random_flip(
+    X: np.ndarray, p: float = 0.5, rng: Seed = None, shape: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Mirror each image left to right (``x[:, ::-1]``) with probability ``p``, independently."""
+    if not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"p must be a probability in [0, 1]; got {p!r}")
+    images, rng = _images(X, shape), as_rng(rng)
+    flip = rng.random(images.shape[0]) < p
+    images[flip] = images[flip, :, ::-1]
     return images.reshape(np.shape(X))
 
 

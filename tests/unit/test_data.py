@@ -434,3 +434,20 @@ def test_debian_fashion_mnist(monkeypatch, tmp_path):
     assert ds.n_classes == 10 and 0 <= ds.X_test.min() and ds.X_test.max() <= 1
     final = sum(a.nbytes for a in (ds.X_train, ds.y_train, ds.X_test, ds.y_test))
     assert peak < 2 * final
+
+
+def test_random_flip_mirrors_about_half_and_keeps_the_input():
+    images = np.random.default_rng(0).random((400, 5, 7))
+    before = images.copy()
+    out = data.random_flip(images, 0.5, rng=1)
+    np.testing.assert_array_equal(images, before)
+    flipped = np.array([np.array_equal(o, x[:, ::-1]) for o, x in zip(out, images)])
+    kept = np.array([np.array_equal(o, x) for o, x in zip(out, images)])
+    assert (flipped ^ kept).all()  # each image either mirrored or untouched
+    assert 160 < flipped.sum() < 240  # Binomial(400, 1/2): mean 200, sd 10
+    np.testing.assert_array_equal(data.random_flip(images, 0.5, rng=1), out)  # seeded
+    flat = data.random_flip(images[:, :, :5].reshape(400, 25), 1.0, rng=0)
+    np.testing.assert_array_equal(flat.reshape(400, 5, 5), images[:, :, :5][:, :, ::-1])
+    np.testing.assert_array_equal(data.random_flip(images, 0.0, rng=0), images)
+    with pytest.raises(ValueError, match="probability"):
+        data.random_flip(images, 1.5)
