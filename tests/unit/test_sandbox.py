@@ -377,7 +377,8 @@ def test_a_worker_that_never_gets_ready_is_a_grader_error_with_its_exit_status(m
     started = _flaky_start(monkeypatch, failures=2)
     conn = _connection()
     try:
-        with pytest.raises(proxy.GraderError, match=r"did not start \(EOFError; exit status -?\d+\)"):
+        pattern = r"did not start \(EOFError; exit status -?\d+\)"
+        with pytest.raises(proxy.GraderError, match=pattern):
             proxy.Student(conn).plus_one(41)
     finally:
         conn.close()
