@@ -34,6 +34,11 @@ def results(tmp_path, monkeypatch):
     import benchmarks._results as store
 
     monkeypatch.setattr(store, "RESULTS", tmp_path)
+    # some scripts import the module by its bare name, from benchmarks/ on sys.path
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import _results
+
+    monkeypatch.setattr(_results, "RESULTS", tmp_path)
     return tmp_path
 
 

@@ -3,40 +3,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
+import test_bench_quick
+from test_bench_quick import _load
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load(name: str):
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    spec = importlib.util.spec_from_file_location(
-        f"bench_{name}", ROOT / "benchmarks" / f"bench_{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture
-def results(tmp_path, monkeypatch):
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import benchmarks._results as store
-
-    monkeypatch.setattr(store, "RESULTS", tmp_path)
-    # the scripts import the module by its bare name, from benchmarks/ on sys.path
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    import _results
-
-    monkeypatch.setattr(_results, "RESULTS", tmp_path)
-    return tmp_path
+results = test_bench_quick.results  # the fixture that sends the scripts' JSON to tmp_path
 
 
 def test_seq2seq_quick(results):

@@ -13,6 +13,8 @@ from dlcourse.saliency import class_scores, saliency, score_gradient
 
 torch = pytest.importorskip("torch")
 
+from test_torchlayers import randomise  # noqa: E402 (non-trivial γ, β and running statistics)
+
 from dlcourse.torchlayers import layers_to_module  # noqa: E402
 
 TOL = 1e-10
@@ -101,20 +103,9 @@ def test_torch_copy_agrees_in_float64(build):
         np.testing.assert_allclose(g, p.grad.numpy(), rtol=0, atol=TOL)
 
 
-def trained_like(model, seed=0):
-    """Non-trivial running statistics, γ and β, so evaluation mode is really exercised."""
-    rng = np.random.default_rng(seed)
-    for p in model.parameters():
-        if p.ndim == 1:
-            p[...] = rng.uniform(0.5, 1.5, p.shape)
-    for b in model.buffers():
-        b[...] = rng.uniform(0.5, 1.5, b.shape)
-    return model
-
-
 @pytest.mark.parametrize("build", [lenet5, lambda seed: resnet((4, 8), seed=seed)])
 def test_saliency_matches_torch_autograd(build):
-    model = trained_like(build(seed=1))
+    model = randomise(build(seed=1))
     X, classes = images(5, seed=2), np.array([0, 3, 9, 3, 1])
     S = saliency(model, X, classes)
     assert S.shape == X.shape
@@ -128,7 +119,7 @@ def test_saliency_matches_torch_autograd(build):
 
 
 def test_saliency_matches_finite_differences():
-    model = trained_like(resnet((2, 4), seed=0))
+    model = randomise(resnet((2, 4), seed=0))
     X = images(1, seed=5)
     S = saliency(model, X, 7)
     h, rng = 1e-6, np.random.default_rng(0)
@@ -150,7 +141,7 @@ def test_saliency_rejects_bad_classes():
 
 
 def test_score_gradient_of_random_signs_matches_torch():
-    model = trained_like(resnet((2, 4), seed=3))
+    model = randomise(resnet((2, 4), seed=3))
     X = images(3, seed=4)
     r = np.random.default_rng(0).choice([-1.0, 1.0], size=(3, 10))
     G = score_gradient(model, X, r)
