@@ -5,9 +5,9 @@
 (a Lab server, a browser survey of every page, a graded folder) are set up once. A worker
 handed a long file last keeps the run going while the others idle, so the files are
 scheduled longest first (LONGEST below, measured on the 2-core machine: the browser checks
-about 3 min, the notebooks 5 min, the known-wrong exercise variants 2 min), then the other
-files with slow tests, then the rest, each file with its tests in their order. No test
-depends on the order.
+about 3 min, the notebooks 5 min, the known-wrong exercise variants 5 min, in two files), then
+the other files with slow tests, then the rest, each file with its tests in their order. No
+test depends on the order.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ LONGEST = (
     "tests/book/test_notebooks.py",
     "tests/book/test_browser.py",
     "tests/exercises/test_mistakes.py",
+    "tests/exercises/test_mistakes_late.py",
     "tests/book/test_jupyterlab.py",
     "tests/book/test_data_absent.py",
 )

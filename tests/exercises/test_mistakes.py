@@ -196,9 +196,21 @@ def test_catalogue_covers_every_exercise():
     assert not short, f"too few mistakes for exercises {short}"
 
 
+# exercises 14 onwards are graded from test_mistakes_late.py: pytest-xdist runs a file in one
+# worker, so the two halves of the catalogue can be graded on two cores at once
+EARLY = [p for p in MISTAKES if p.name[:2] <= "13"]
+LATE = [p for p in MISTAKES if p.name[:2] > "13"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("mistake", MISTAKES, ids=[p.stem for p in MISTAKES])
+@pytest.mark.parametrize("mistake", EARLY, ids=[p.stem for p in EARLY])
 def test_mistake_loses_exactly_its_points(mistake: Path):
+    check_mistake(mistake)
+
+
+def check_mistake(mistake: Path) -> None:
+    """Grade the mistake's submission: exactly the tests its header names fail, with its
+    feedback."""
     header = parse_header(mistake)
     number = mistake.name[:2]
     if number in NEEDS_TORCH and importlib.util.find_spec("torch") is None:
