@@ -3,29 +3,18 @@ and its summary table (the training itself is the benchmark, never a test)."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from test_bench_quick import _load
 
 pytest.importorskip("torch")
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    spec = importlib.util.spec_from_file_location(
-        "bench_modern_cnn", ROOT / "benchmarks" / "bench_modern_cnn.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load("modern_cnn")
 
 
 def test_learning_rate_warms_up_then_follows_a_cosine_to_zero(bench):
@@ -107,11 +96,7 @@ def test_runs_from_the_log_of_a_stopped_process(bench):
 
 
 def test_the_accuracy_table_reads_modern_cnn_json(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "bench_accuracy", ROOT / "benchmarks" / "bench_accuracy.py"
-    )
-    accuracy = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(accuracy)
+    accuracy = _load("accuracy")
     record = {
         "machine": {"date": "2026-12-07"},
         "table": {
