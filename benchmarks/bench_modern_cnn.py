@@ -7,7 +7,8 @@
     python benchmarks/bench_modern_cnn.py --from-log run.log --epochs 5 --out part  # a stopped run
 
 The three networks are those of :mod:`dlcourse.cnn_models` (``lenet5()``, ``vgg_net()``,
-``resnet()`` with their default widths), built from ``dlcourse.layers`` in float32 and seeded.
+``resnet()`` with their default widths; ``resnet14`` is ``resnet(blocks_per_stage=2)``,
+two basic blocks per stage: 13 convolutions and the linear layer), built from ``dlcourse.layers`` in float32 and seeded.
 Each is converted to ``torch.nn`` by :func:`dlcourse.torchlayers.layers_to_module`, which
 copies the initial weights, and shown equal to the course's network on a batch of 64
 training images before it trains: the largest differences of the outputs (training and
@@ -40,6 +41,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import ast  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
@@ -58,7 +60,8 @@ from dlcourse.cnn_models import lenet5, resnet, vgg_net  # noqa: E402
 from dlcourse.layers import summary  # noqa: E402
 
 NAME = "modern_cnn"
-BUILDERS = {"lenet5": lenet5, "vgg": vgg_net, "resnet": resnet}
+BUILDERS = {"lenet5": lenet5, "vgg": vgg_net, "resnet": resnet,
+            "resnet14": functools.partial(resnet, blocks_per_stage=2)}
 BATCH, LR, MOMENTUM, WEIGHT_DECAY, PAD = 128, 0.05, 0.9, 5e-4, 2
 TRAINING = (f"SGD Nesterov momentum {MOMENTUM}, weight decay {WEIGHT_DECAY}, batch {BATCH}, "
             f"lr {LR} linear warm-up over epoch 1 then cosine to 0")  # fmt: skip
