@@ -5,10 +5,16 @@ torch module with the same weights, and back.
 (``Linear`` → ``nn.Linear``, ``Conv2d`` → ``nn.Conv2d``, ``ConvTranspose2d`` →
 ``nn.ConvTranspose2d``, ``BatchNorm1d/2d`` → ``nn.BatchNorm1d/2d`` with their running
 statistics, pooling, ``Flatten``, ``Dropout``, the activations of
-:data:`dlcourse.torchnet.MODULES`, ``Sequential`` → ``nn.Sequential``); the weight layouts are
-the same on both sides, so nothing is transposed. ``Residual``, ``Sum``, ``Concat`` and
+:data:`dlcourse.torchnet.MODULES`, ``Sequential`` → ``nn.Sequential``, and the attention-era
+layers ``LayerNorm``, ``Embedding``, ``MultiHeadAttention`` → ``nn.MultiheadAttention
+(batch_first=True)`` and ``TransformerEncoderLayer``); the weight layouts are the same on both
+sides, so nothing is transposed. ``Residual``, ``Sum``, ``Concat`` and
 ``GlobalAvgPool2d``, which ``torch.nn`` has no single module for, become the small modules
 below. ``module_to_layers(module)`` is the inverse, for modules built from those pieces.
+A causal mask is an argument of torch's attention ``forward``, not part of the module: for a
+layer built with ``causal=True`` pass ``attn_mask=`` (``src_mask=``)
+``torch.triu(torch.ones(T, T, dtype=torch.bool), 1)``, and convert back with
+``module_to_layers(module, causal=True)``.
 Forward passes, autograd gradients and (in training mode) running statistics then agree with
 the layers' own in float64 to rounding.
 """
@@ -21,8 +27,9 @@ from torch import nn
 
 from dlcourse import layers as L
 from dlcourse._validation import dtype_name
+from dlcourse.backend import to_numpy
 from dlcourse.layers.base import Layer
-from dlcourse.torchnet import MODULES, _module_name
+from dlcourse.torchnet import MODULES, activation_name
 
 
 class GlobalAvgPool2d(nn.Module):
@@ -69,6 +76,91 @@ def _copy(module: nn.Module, device, **arrays) -> nn.Module:
     return module
 
 
+def _copy_params(source, target) -> None:
+    """Copy ``source``'s parameters into ``target``'s, in order; either is a dlcourse layer
+    (``params``, NumPy) or a torch module (``parameters()``); the shapes must agree."""
+    src = [to_numpy(p.detach()) if isinstance(p, torch.Tensor) else p for p in
+           (source.parameters() if isinstance(source, nn.Module) else source.params)]  # fmt: skip
+    dst = list(target.parameters() if isinstance(target, nn.Module) else target.params)
+    if [tuple(p.shape) for p in src] != [tuple(p.shape) for p in dst]:
+        raise ValueError(f"parameter shapes differ: {[tuple(p.shape) for p in src]} vs "
+                         f"{[tuple(p.shape) for p in dst]}")  # fmt: skip
+    with torch.no_grad():
+        for a, b in zip(src, dst):
+            if isinstance(b, torch.Tensor):
+                b.copy_(torch.as_tensor(np.asarray(a)))
+            else:
+                b[...] = a
+
+
+def _attention_module(layer, device, dtype) -> nn.Module | None:
+    """torch's module for an attention-era layer (parameters copied), or None for others."""
+    kw = {"device": device, "dtype": dtype}
+    if isinstance(layer, L.LayerNorm):
+        module = nn.LayerNorm(layer.normalized_shape, layer.eps, layer.elementwise_affine, **kw)
+    elif isinstance(layer, L.Embedding):
+        module = nn.Embedding(layer.num_embeddings, layer.embedding_dim, layer.padding_idx, **kw)
+    elif isinstance(layer, L.MultiHeadAttention):
+        module = nn.MultiheadAttention(layer.embed_dim, layer.num_heads, layer.dropout,
+                                       batch_first=True, **kw)  # fmt: skip
+    elif isinstance(layer, L.TransformerEncoderLayer):
+        module = nn.TransformerEncoderLayer(
+            layer.d_model, layer.nhead, layer.dim_feedforward, layer.dropout, layer.activation,
+            layer.layer_norm_eps, batch_first=True, norm_first=layer.norm_first, **kw,
+        )  # fmt: skip
+    else:
+        return None
+    _copy_params(layer, module)
+    return module
+
+
+def _attention_layer(module: nn.Module, causal: bool) -> Layer | None:
+    """The attention-era layer for a torch module (parameters copied), or None for others.
+    Batch-first attention with torch's default layout only (biases, no ``add_bias_kv``,
+    key/value width = embed_dim)."""
+    params = list(module.parameters())
+    dtype = _dtype_name(params[0]) if params else "float64"
+    if isinstance(module, nn.LayerNorm):
+        if module.elementwise_affine and module.bias is None:
+            raise ValueError("a LayerNorm without bias (bias=False) has no dlcourse counterpart")
+        layer = L.LayerNorm(module.normalized_shape, module.eps, module.elementwise_affine, dtype)
+    elif isinstance(module, nn.Embedding):
+        if module.max_norm is not None:
+            raise ValueError("an Embedding with max_norm has no dlcourse counterpart")
+        layer = L.Embedding(module.num_embeddings, module.embedding_dim, module.padding_idx,
+                            dtype=dtype)  # fmt: skip
+    elif isinstance(module, nn.MultiheadAttention):
+        _check_attention(module)
+        layer = L.MultiHeadAttention(module.embed_dim, module.num_heads, module.dropout, causal,
+                                     dtype=dtype)  # fmt: skip
+    elif isinstance(module, nn.TransformerEncoderLayer):
+        _check_attention(module.self_attn)
+        kind = getattr(module, "activation_relu_or_gelu", 0)
+        if kind not in (1, 2):
+            raise ValueError("only a ReLU or GELU TransformerEncoderLayer converts; got "
+                             f"activation {module.activation!r}")  # fmt: skip
+        layer = L.TransformerEncoderLayer(
+            module.self_attn.embed_dim, module.self_attn.num_heads, module.linear1.out_features,
+            module.dropout.p, "relu" if kind == 1 else "gelu", module.norm1.eps,
+            module.norm_first, causal, dtype=dtype,
+        )  # fmt: skip
+    else:
+        return None
+    _copy_params(module, layer)
+    return layer
+
+
+def _check_attention(mha: nn.MultiheadAttention) -> None:
+    if not mha.batch_first:
+        raise ValueError("dlcourse attention is batch first; build the torch module with "
+                         "batch_first=True")  # fmt: skip
+    if not mha._qkv_same_embed_dim or mha.in_proj_bias is None or mha.bias_k is not None:
+        raise ValueError("only torch attention with its default layout converts (kdim = vdim = "
+                         "embed_dim, bias=True, add_bias_kv=False)")  # fmt: skip
+    if mha.add_zero_attn:
+        raise ValueError("add_zero_attn=True has no dlcourse counterpart")
+
+
 def _batchnorm_module(layer, cls, device, dtype):
     module = cls(layer.num_features, layer.eps, layer.momentum, layer.affine, device=device,
                  dtype=dtype)  # fmt: skip
@@ -97,6 +189,8 @@ def _to_module(layer: Layer, device) -> nn.Module:
         return _copy(module, device, weight=layer.W, bias=layer.b)
     if kind in ("BatchNorm1d", "BatchNorm2d"):
         return _batchnorm_module(layer, getattr(nn, kind), device, dtype)
+    if (attention := _attention_module(layer, device, dtype)) is not None:
+        return attention
     if kind == "Activation":
         if layer.name not in MODULES:
             raise ValueError(
@@ -116,7 +210,8 @@ def _to_module(layer: Layer, device) -> nn.Module:
     }
     if kind not in simple:
         known = ["Linear", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
-                 "Activation", *simple]  # fmt: skip
+                 "Activation", "LayerNorm", "Embedding", "MultiHeadAttention",
+                 "TransformerEncoderLayer", *simple]  # fmt: skip
         raise ValueError(f"layers_to_module has no torch module for {kind}; known: {known}")
     return simple[kind]()
 
@@ -201,10 +296,12 @@ def _pool_layer(module, cls) -> Layer:
     return cls(_square(module, "kernel_size"), _square(module, "stride"))
 
 
-def _to_layer(module: nn.Module) -> Layer | None:
+def _to_layer(module: nn.Module, causal: bool = False) -> Layer | None:
     """The layer for ``module``; None for ``nn.Identity`` (dropped from sequences)."""
     if isinstance(module, nn.Identity):
         return None
+    if (attention := _attention_layer(module, causal)) is not None:
+        return attention
     if isinstance(module, nn.Linear):
         if module.bias is None:
             raise ValueError(f"{module!r} has no bias; the course's Linear layers have one")
@@ -235,29 +332,30 @@ def _to_layer(module: nn.Module) -> Layer | None:
     if isinstance(module, nn.Dropout):
         return L.Dropout(module.p)
     if isinstance(module, nn.Sequential):
-        children = [c for c in (_to_layer(m) for m in module) if c is not None]
+        children = [c for c in (_to_layer(m, causal) for m in module) if c is not None]
         return L.Sequential(children or [L.Activation("identity")])
     if isinstance(module, Residual):
-        return L.Residual(_to_layer(module.inner) or L.Activation("identity"))
+        return L.Residual(_to_layer(module.inner, causal) or L.Activation("identity"))
     if isinstance(module, Branches):
-        branches = [_to_layer(b) or L.Activation("identity") for b in module.branches]
+        branches = [_to_layer(b, causal) or L.Activation("identity") for b in module.branches]
         return (L.Sum if module.mode == "sum" else L.Concat)(branches)
-    name = _module_name(module)
+    name = activation_name(module)
     if name is None:
         raise ValueError(f"module_to_layers has no layer for {module!r}")
     return L.Activation(name)
 
 
-def module_to_layers(module: nn.Module) -> Layer:
+def module_to_layers(module: nn.Module, causal: bool = False) -> Layer:
     """The course's layers with copies of ``module``'s parameters and running statistics (the
     inverse of :func:`layers_to_module`); ``nn.Identity`` children are dropped. A DDP or
     ``torch.compile`` wrapper is unwrapped. Unsupported modules or settings (grouped
-    convolutions, rectangular kernels, pooling with padding, ...) raise ``ValueError``."""
+    convolutions, rectangular kernels, pooling with padding, ...) raise ``ValueError``.
+    ``causal`` sets the causal mask of the attention layers (torch passes it to ``forward``)."""
     module = getattr(module, "module", module)  # DistributedDataParallel
     module = getattr(module, "_orig_mod", module)  # torch.compile
     if not isinstance(module, nn.Module):
         raise TypeError(f"module_to_layers expects a torch.nn.Module; got {type(module).__name__}")
-    return _to_layer(module) or L.Activation("identity")
+    return _to_layer(module, causal) or L.Activation("identity")
 
 
 __all__ = ["layers_to_module", "module_to_layers", "GlobalAvgPool2d", "Residual", "Branches"]

@@ -9,9 +9,8 @@ output activation (sigmoid, softmax, identity) is the last module, so the module
 the gradients of BP1–BP4 (for softmax + cross-entropy, autograd differentiates the softmax
 and the log and arrives at ``A^L − Y``, the closed form of BP1).
 
-``layer_to_module`` / ``layer_from_module`` do the same for the attention-era layers
-(LayerNorm, Embedding, MultiHeadAttention, TransformerEncoderLayer), whose parameters are laid
-out as torch's, so they are copied unchanged in both directions.
+The course's layers (:mod:`dlcourse.layers`, including the attention-era ones) convert in
+:mod:`dlcourse.torchlayers`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
-from dlcourse import layers as L
 from dlcourse._validation import check_positive_int, dtype_name
 from dlcourse._validation import one_hot as to_one_hot
 from dlcourse.activations import ACTIVATIONS
@@ -68,7 +66,7 @@ def _factory(spec: str):
 MODULES = {name: _factory(g.torch) for name, g in ACTIVATIONS.items() if g.torch}
 
 
-def _module_name(module: nn.Module) -> str | None:
+def activation_name(module: nn.Module) -> str | None:
     """The registry name of an activation module, or None if it is not one we know: its type
     is a row's, with the row's arguments (a softmax along the last axis or axis 1; a softplus
     of any threshold, as the formulas agree below it)."""
@@ -132,7 +130,7 @@ def from_module(module: nn.Module, cost=None, dtype=None, device=None, seed=None
             linears.append(child)
             activations.append(None)
         elif not isinstance(child, nn.Identity):
-            name = _module_name(child)
+            name = activation_name(child)
             if name is None:
                 raise ValueError(f"module {i} ({child!r}) is not one of {list(MODULES)}")
             if not linears or activations[-1] is not None:
@@ -166,107 +164,6 @@ def _copy_into(net: Network, linears) -> None:
     for l, lin in enumerate(linears):
         net.weights[l][...] = to_backend(to_numpy(lin.weight.detach()), net.device, net.dtype)
         net.biases[l][...] = to_backend(to_numpy(lin.bias.detach()), net.device, net.dtype)
-
-
-def _copy_params(source, target) -> None:
-    """Copy ``source``'s parameters into ``target``'s, in order; either is a dlcourse layer
-    (``params``, NumPy) or a torch module (``parameters()``); the shapes must agree."""
-    src = [to_numpy(p.detach()) if isinstance(p, torch.Tensor) else p for p in
-           (source.parameters() if isinstance(source, nn.Module) else source.params)]  # fmt: skip
-    dst = list(target.parameters() if isinstance(target, nn.Module) else target.params)
-    if [tuple(p.shape) for p in src] != [tuple(p.shape) for p in dst]:
-        raise ValueError(f"parameter shapes differ: {[tuple(p.shape) for p in src]} vs "
-                         f"{[tuple(p.shape) for p in dst]}")  # fmt: skip
-    with torch.no_grad():
-        for a, b in zip(src, dst):
-            if isinstance(b, torch.Tensor):
-                b.copy_(torch.as_tensor(np.asarray(a)))
-            else:
-                b[...] = a
-
-
-def layer_to_module(layer, device=None) -> nn.Module:
-    """The torch module that computes what the attention-era ``layer`` computes, with its
-    parameters copied (one to one, ``params`` order = ``parameters()`` order):
-
-    - ``LayerNorm`` -> ``nn.LayerNorm``; ``Embedding`` -> ``nn.Embedding``;
-    - ``MultiHeadAttention`` -> ``nn.MultiheadAttention(batch_first=True)`` (it returns
-      ``(out, weights)``);
-    - ``TransformerEncoderLayer`` -> ``nn.TransformerEncoderLayer(batch_first=True)``.
-
-    A causal mask is an argument of torch's ``forward``, not part of the module: for a layer
-    built with ``causal=True`` pass ``attn_mask=`` (``src_mask=``) ``torch.triu(torch.ones(T,
-    T, dtype=torch.bool), 1)``. ``device`` defaults to the CPU.
-    """
-    dtype = getattr(torch, dtype_name(getattr(layer, "dtype", "float64")))
-    kw = {"device": get_device(device) if device is not None else None, "dtype": dtype}
-    if isinstance(layer, L.LayerNorm):
-        module = nn.LayerNorm(layer.normalized_shape, layer.eps, layer.elementwise_affine, **kw)
-    elif isinstance(layer, L.Embedding):
-        module = nn.Embedding(layer.num_embeddings, layer.embedding_dim, layer.padding_idx, **kw)
-    elif isinstance(layer, L.MultiHeadAttention):
-        module = nn.MultiheadAttention(layer.embed_dim, layer.num_heads, layer.dropout,
-                                       batch_first=True, **kw)  # fmt: skip
-    elif isinstance(layer, L.TransformerEncoderLayer):
-        module = nn.TransformerEncoderLayer(
-            layer.d_model, layer.nhead, layer.dim_feedforward, layer.dropout, layer.activation,
-            layer.layer_norm_eps, batch_first=True, norm_first=layer.norm_first, **kw,
-        )  # fmt: skip
-    else:
-        raise TypeError("layer_to_module converts LayerNorm, Embedding, MultiHeadAttention and "
-                        f"TransformerEncoderLayer; got {type(layer).__name__}")  # fmt: skip
-    _copy_params(layer, module)
-    return module
-
-
-def layer_from_module(module: nn.Module, causal: bool = False):
-    """The dlcourse layer with the parameters of ``module``, the inverse of
-    :func:`layer_to_module`. Batch-first attention only, with torch's default options
-    otherwise (biases, no ``add_bias_kv``, key/value width = embed_dim); ``causal`` sets the
-    layer's causal mask (torch modules take it as a forward argument)."""
-    params = list(module.parameters())
-    dtype = dtype_name(params[0].dtype) if params else "float64"
-    if isinstance(module, nn.LayerNorm):
-        if module.elementwise_affine and module.bias is None:
-            raise ValueError("a LayerNorm without bias (bias=False) has no dlcourse counterpart")
-        layer = L.LayerNorm(module.normalized_shape, module.eps, module.elementwise_affine, dtype)
-    elif isinstance(module, nn.Embedding):
-        if module.max_norm is not None:
-            raise ValueError("an Embedding with max_norm has no dlcourse counterpart")
-        layer = L.Embedding(module.num_embeddings, module.embedding_dim, module.padding_idx,
-                            dtype=dtype)  # fmt: skip
-    elif isinstance(module, nn.MultiheadAttention):
-        _check_attention(module)
-        layer = L.MultiHeadAttention(module.embed_dim, module.num_heads, module.dropout, causal,
-                                     dtype=dtype)  # fmt: skip
-    elif isinstance(module, nn.TransformerEncoderLayer):
-        _check_attention(module.self_attn)
-        kind = getattr(module, "activation_relu_or_gelu", 0)
-        if kind not in (1, 2):
-            raise ValueError("only a ReLU or GELU TransformerEncoderLayer converts; got "
-                             f"activation {module.activation!r}")  # fmt: skip
-        layer = L.TransformerEncoderLayer(
-            module.self_attn.embed_dim, module.self_attn.num_heads, module.linear1.out_features,
-            module.dropout.p, "relu" if kind == 1 else "gelu", module.norm1.eps,
-            module.norm_first, causal, dtype=dtype,
-        )  # fmt: skip
-    else:
-        raise TypeError("layer_from_module converts nn.LayerNorm, nn.Embedding, "
-                        "nn.MultiheadAttention and nn.TransformerEncoderLayer; got "
-                        f"{type(module).__name__}")  # fmt: skip
-    _copy_params(module, layer)
-    return layer
-
-
-def _check_attention(mha: nn.MultiheadAttention) -> None:
-    if not mha.batch_first:
-        raise ValueError("dlcourse attention is batch first; build the torch module with "
-                         "batch_first=True")  # fmt: skip
-    if not mha._qkv_same_embed_dim or mha.in_proj_bias is None or mha.bias_k is not None:
-        raise ValueError("only torch attention with its default layout converts (kdim = vdim = "
-                         "embed_dim, bias=True, add_bias_kv=False)")  # fmt: skip
-    if mha.add_zero_attn:
-        raise ValueError("add_zero_attn=True has no dlcourse counterpart")
 
 
 def network_cost(name: str):
@@ -516,8 +413,6 @@ __all__ = [
     "fit_torch",
     "from_module",
     "init_process_group",
-    "layer_from_module",
-    "layer_to_module",
     "network_cost",
     "to_module",
 ]

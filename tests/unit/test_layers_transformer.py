@@ -16,6 +16,7 @@ from dlcourse.layers import (
     Linear,
     Model,
     MultiHeadAttention,
+    Sequential,
     SinusoidalPositionalEncoding,
     TransformerEncoderLayer,
     from_config,
@@ -583,11 +584,11 @@ BRIDGED = [  # (layer, an input for it)
 @pytest.mark.parametrize("make, x", BRIDGED)
 def test_layers_round_trip_through_torch(make, x):
     torch = pytest.importorskip("torch")
-    from dlcourse.torchnet import layer_from_module, layer_to_module
+    from dlcourse.torchlayers import layers_to_module, module_to_layers
 
     layer = perturb(make(), seed=4)
-    module = layer_to_module(layer)
-    back = layer_from_module(module)
+    module = layers_to_module(layer)
+    back = module_to_layers(module)
     assert back.config() == layer.config()
     for p, q in zip(back.params, layer.params, strict=True):
         np.testing.assert_array_equal(p, q)
@@ -598,24 +599,43 @@ def test_layers_round_trip_through_torch(make, x):
 
 def test_torch_modules_convert_and_unsupported_ones_are_refused():
     torch = pytest.importorskip("torch")
-    from dlcourse.torchnet import layer_from_module, layer_to_module
+    from dlcourse.torchlayers import layers_to_module, module_to_layers
 
     torch.manual_seed(0)
     ref = torch.nn.TransformerEncoderLayer(8, 2, 12, 0.0, batch_first=True, dtype=torch.float64)
-    layer = layer_from_module(ref, causal=True)
+    layer = module_to_layers(ref, causal=True)
     assert not layer.norm_first and layer.causal and layer.dim_feedforward == 12
     x = normal(2, 5, 8, seed=1)
     mask = torch.triu(torch.ones(5, 5, dtype=torch.bool), 1)
     np.testing.assert_allclose(layer.forward(x), ref(torch.from_numpy(x), src_mask=mask)
                                .detach().numpy(), **PARITY)  # fmt: skip
     with pytest.raises(ValueError, match="batch_first=True"):
-        layer_from_module(torch.nn.MultiheadAttention(8, 2))
+        module_to_layers(torch.nn.MultiheadAttention(8, 2))
     with pytest.raises(ValueError, match="default layout"):
-        layer_from_module(torch.nn.MultiheadAttention(8, 2, batch_first=True, kdim=4, vdim=4))
-    with pytest.raises(TypeError, match="nn.LayerNorm"):
-        layer_from_module(torch.nn.Linear(3, 4))
-    with pytest.raises(TypeError, match="LayerNorm, Embedding"):
-        layer_to_module(Linear(3, 4))
+        module_to_layers(torch.nn.MultiheadAttention(8, 2, batch_first=True, kdim=4, vdim=4))
+    with pytest.raises(ValueError, match="module_to_layers has no layer for LSTM"):
+        module_to_layers(torch.nn.LSTM(3, 4))
+    with pytest.raises(ValueError, match="no torch module for SinusoidalPositionalEncoding"):
+        layers_to_module(SinusoidalPositionalEncoding(8))
+
+
+def test_an_embedding_and_encoder_stack_converts_as_one_module():
+    """The attention-era layers go through the same converter as the others, so a token
+    model (Embedding, two encoder layers, LayerNorm) becomes one nn.Sequential."""
+    torch = pytest.importorskip("torch")
+    from dlcourse.torchlayers import layers_to_module, module_to_layers
+
+    stack = [perturb(Embedding(9, 8), seed=1), perturb(TransformerEncoderLayer(8, 2, 12), seed=2),
+             perturb(TransformerEncoderLayer(8, 4, 6, activation="gelu"), seed=3),
+             perturb(LayerNorm(8), seed=4)]  # fmt: skip
+    module = layers_to_module(stack)
+    tokens = np.array([[1, 3, 8, 0], [2, 2, 5, 7]])
+    expected = Sequential(stack).forward(tokens, training=False)
+    got = module(torch.from_numpy(tokens)).detach().numpy()
+    np.testing.assert_allclose(got, expected, **PARITY)
+    back = module_to_layers(module)
+    assert [type(c).__name__ for c in back.children] == [type(c).__name__ for c in stack]
+    np.testing.assert_allclose(back.forward(tokens, training=False), expected, **PARITY)
 
 
 def test_float32_layers_stay_in_float32_and_agree_with_float64():
