@@ -111,7 +111,7 @@ class _Log:
                   flush=True)  # fmt: skip
 
 
-def train(args: argparse.Namespace, callbacks=()) -> Network | None:
+def train_rank(args: argparse.Namespace, callbacks=()) -> Network | None:
     """Run one rank of the job described by ``args`` (``callbacks`` go to ``fit_torch``);
     rank 0 returns the trained Network."""
     from dlcourse.data import load_digits
@@ -148,7 +148,7 @@ def train(args: argparse.Namespace, callbacks=()) -> Network | None:
 def main(argv: list[str] | None = None, callbacks=()) -> int:
     """The ``torchrun ... -m dlcourse.distributed`` entry point; ``callbacks`` go to
     ``fit_torch`` on every rank."""
-    train(build_parser().parse_args(argv), callbacks)
+    train_rank(build_parser().parse_args(argv), callbacks)
     return 0
 
 

@@ -162,7 +162,7 @@ def _check(args) -> None:
         raise FileNotFoundError(f"--resume: no checkpoint file {args.resume}")
 
 
-def train(args: argparse.Namespace) -> float:
+def train_network(args: argparse.Namespace) -> float:
     """Run the training that ``args`` describe; print progress and return the test accuracy."""
     from dlcourse.checkpoint import Checkpoint
     from dlcourse.network import Network
@@ -273,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of the subcommand: 0 on success, 2 with a clear message on bad input, 130
     after Ctrl-C (with the command that continues the run from its last checkpoint)."""
     try:
-        train(args)
+        train_network(args)
     except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
         print(f"dlcourse train: error: {err}", file=sys.stderr)
         return 2
@@ -284,4 +284,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["add_arguments", "flag_defaults", "run", "train"]
+__all__ = ["add_arguments", "flag_defaults", "run", "train_network"]

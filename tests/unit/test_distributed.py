@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 
 from torch.utils.data import DistributedSampler  # noqa: E402
 
-from dlcourse.distributed import build_parser, train  # noqa: E402
+from dlcourse.distributed import build_parser, train_rank  # noqa: E402
 from dlcourse.torchnet import network_cost, to_module  # noqa: E402
 
 SIZES = ["64", "12", "10"]
@@ -57,7 +57,7 @@ def assert_same_parameters(net, expected, atol=1e-6):
 def test_single_process_run_equals_the_oracle(tmp_path):
     """``python -m dlcourse.distributed`` without torchrun: a process group of one."""
     path = tmp_path / "one.npz"
-    net = train(build_parser().parse_args([*ARGS, "--checkpoint", str(path)]))
+    net = train_rank(build_parser().parse_args([*ARGS, "--checkpoint", str(path)]))
     assert_same_parameters(net, combined_batch_sgd(world=1))
     assert_same_parameters(Network.load(path), combined_batch_sgd(world=1), atol=0)
     with pytest.raises(AssertionError):  # the oracle is sensitive to the batches it is given
@@ -105,7 +105,7 @@ def test_a_crashed_rank_makes_the_launcher_fail(tmp_path):
 def test_log_every_prints_the_training_cost_of_each_step(capsys):
     """``--log-every 1``: rank 0 prints the training-set cost before the first step and after
     every step, and the last one is the cost of the network it returns."""
-    net = train(build_parser().parse_args([*ARGS, "--log-every", "1"]))
+    net = train_rank(build_parser().parse_args([*ARGS, "--log-every", "1"]))
     lines = capsys.readouterr().out.splitlines()
     costs = {int(line.split()[1].rstrip(":")): float(line.split()[-1])
              for line in lines if line.startswith("step ")}  # fmt: skip
