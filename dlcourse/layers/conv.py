@@ -66,13 +66,9 @@ def _check_image_shape(layer: str, shape, channels: int | None = None, shown: st
     shape = tuple(shape)
     shown = shown or batch_shape(shape)
     if len(shape) != 3:
-        raise ValueError(
-            f"{layer} expects input of shape (m, C, H, W) (4 axes); got shape {shown}"
-        )
+        raise ValueError(f"{layer} expects input of shape (m, C, H, W) (4 axes); got shape {shown}")
     if channels is not None and shape[0] != channels:
-        raise ValueError(
-            f"{layer} expects input of shape (m, {channels}, H, W); got shape {shown}"
-        )
+        raise ValueError(f"{layer} expects input of shape (m, {channels}, H, W); got shape {shown}")
     return shape
 
 
