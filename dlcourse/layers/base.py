@@ -9,7 +9,13 @@ Every layer maps a batch ``x`` of shape ``(m, n_in)`` (rows are examples) to ``o
 - ``params``: the parameter arrays (an optimiser updates them in place), ``grads``: the
   gradients in the same order and shapes (overwritten by every ``backward``);
 - ``config()``: the constructor arguments as a JSON-able dict, so
-  :func:`dlcourse.layers.from_config` rebuilds the architecture.
+  :func:`dlcourse.layers.from_config` rebuilds the architecture;
+- ``output_shape(input_shape) -> shape``: the shape of one example's output for one example's
+  input shape, both without the batch axis (``(64,) -> (10,)`` for ``Linear(64, 10)``,
+  ``(3, 32, 32) -> (16, 30, 30)`` for ``Conv2d(3, 16, 3)``), found by shape arithmetic alone;
+  an input shape the layer cannot take raises ``ValueError`` in the words of its forward pass.
+  ``Model`` reads its output width from it. A layer class that does not define it (a user's
+  own subclass) inherits a fallback that runs one zero example through ``forward``.
 
 ``backward`` must follow the ``forward`` whose cache it uses. A layer object appears once in a
 model (parameters are not shared between branches). Containers here: :class:`Sequential`,
@@ -30,6 +36,12 @@ from dlcourse.init import get_initializer, init_bias
 def _dtype(dtype) -> type:
     """The NumPy type of ``"float64"`` / ``"float32"`` (any spelling); else ValueError."""
     return DTYPES[dtype_name(dtype)]
+
+
+def batch_shape(input_shape) -> str:
+    """One example's shape written with the batch axis ``m`` in front, as the error messages of
+    ``output_shape`` quote it: ``(63,) -> "(m, 63)"``."""
+    return "(" + ", ".join(["m", *map(str, input_shape)]) + ")"
 
 
 def _cached(layer: Layer, value):
@@ -72,6 +84,18 @@ class Layer:
 
     def config(self) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of one example's output for one example's ``input_shape`` (no batch axis).
+
+        Every layer of this package overrides it with shape arithmetic. This default is the
+        fallback for a layer class that does not declare its shape (a user's or a student's
+        own ``Layer`` subclass): it runs one example of zeros, shape ``(1, *input_shape)``,
+        through ``forward(x, training=False)`` and reads the shape of the result, so it costs
+        one forward pass and replaces the layer's cache.
+        """
+        x = np.zeros((1, *input_shape))
+        return tuple(self.forward(x, training=False).shape[1:])
 
     def __repr__(self) -> str:
         if self.children:
@@ -139,6 +163,13 @@ class Sequential(Layer):
             dout = layer.backward(dout)
         return dout
 
+    def output_shape(self, input_shape):
+        """Each layer's ``output_shape`` applied to the previous one's."""
+        shape = tuple(input_shape)
+        for layer in self.children:
+            shape = tuple(layer.output_shape(shape))
+        return shape
+
     def config(self):
         return {"type": "Sequential", "layers": [c.config() for c in self.children]}
 
@@ -170,6 +201,15 @@ class Residual(Layer):
     def backward(self, dout):
         return self.children[0].backward(dout) + dout
 
+    def output_shape(self, input_shape):
+        """``input_shape`` itself, once ``F`` is checked to keep it."""
+        shape = tuple(input_shape)
+        out = tuple(self.children[0].output_shape(shape))
+        if out != shape:
+            raise ValueError(f"Residual needs F(x) with the shape of x {batch_shape(shape)}; "
+                             f"got {batch_shape(out)}")  # fmt: skip
+        return shape
+
     def config(self):
         return {"type": "Residual", "inner": self.children[0].config()}
 
@@ -189,6 +229,15 @@ class Concat(Layer):
         outs = [b.forward(x, training) for b in self.children]
         self._widths = [o.shape[1] for o in outs]
         return np.concatenate(outs, axis=1)
+
+    def output_shape(self, input_shape):
+        """The branches' shapes, which must agree on every axis but the first (the features),
+        with the widths added: ``(n_1, ...), ..., (n_k, ...) -> (Σ n_i, ...)``."""
+        outs = [tuple(b.output_shape(tuple(input_shape))) for b in self.children]
+        if any(not o for o in outs) or len({o[1:] for o in outs}) != 1:
+            raise ValueError(f"Concat needs branches whose outputs differ only in the feature "
+                             f"axis; got {[batch_shape(o) for o in outs]}")  # fmt: skip
+        return (sum(o[0] for o in outs), *outs[0][1:])
 
     def backward(self, dout):
         edges = np.cumsum(_cached(self, self._widths))[:-1]
@@ -216,6 +265,14 @@ class Sum(Layer):
 
     def backward(self, dout):
         return sum(b.backward(dout) for b in self.children)
+
+    def output_shape(self, input_shape):
+        """The branches' common output shape."""
+        outs = [tuple(b.output_shape(tuple(input_shape))) for b in self.children]
+        if len(set(outs)) != 1:
+            raise ValueError(f"Sum needs branches of one shape; got "
+                             f"{[batch_shape(o) for o in outs]}")  # fmt: skip
+        return outs[0]
 
     def config(self):
         return {"type": "Sum", "branches": [c.config() for c in self.children]}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse.layers.base import _cached
-from dlcourse.layers.conv import _check_image
+from dlcourse.layers.conv import _check_image, _check_image_shape
 from dlcourse.layers.normalization import BatchNorm1d
 
 _AXES = (0, 2, 3)  # batch and pixels: everything but the channel
@@ -92,6 +92,10 @@ class BatchNorm2d(BatchNorm1d):
         sum_dx_hat = _per_channel(dx_hat.sum(axis=_AXES))
         sum_dx_hat_x_hat = _per_channel(np.sum(dx_hat * x_hat, axis=_AXES))
         return _per_channel(inv_std / M) * (M * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)
+
+    def output_shape(self, input_shape):
+        """``(C, H, W)`` with ``C = num_features``, unchanged."""
+        return _check_image_shape("BatchNorm2d", input_shape, self.num_features)
 
     def config(self):
         return {**super().config(), "type": "BatchNorm2d"}

@@ -25,10 +25,12 @@ layers run on NumPy arrays only (float32 or float64).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from dlcourse._validation import check_positive_int
-from dlcourse.layers.base import AffineLayer, Layer, _cached
+from dlcourse.layers.base import AffineLayer, Layer, _cached, batch_shape
 
 _windows = np.lib.stride_tricks.sliding_window_view
 
@@ -50,18 +52,33 @@ def _set_geometry(layer, in_channels, out_channels, kernel_size, stride, padding
 
 
 def _check_image(layer: str, x, channels: int | None = None) -> None:
+    """A batch ``x`` of images (m, C, H, W), with ``channels`` channels when given."""
     if not isinstance(x, np.ndarray):
         raise TypeError(
             f"{layer} expects a NumPy array of shape (m, C, H, W); got {type(x).__name__}"
         )
-    if x.ndim != 4:
-        raise ValueError(
-            f"{layer} expects input of shape (m, C, H, W) (4 axes); got shape {x.shape}"
-        )
-    if channels is not None and x.shape[1] != channels:
-        raise ValueError(
-            f"{layer} expects input of shape (m, {channels}, H, W); got shape {x.shape}"
-        )
+    _check_image_shape(layer, x.shape[1:], channels, str(x.shape))
+
+
+def _check_image_shape(layer: str, shape, channels: int | None = None, shown: str = ""):
+    """One example's shape ``(C, H, W)``, returned as a tuple; ``shown`` is how the message
+    writes what was given (the batch's shape, or :func:`batch_shape` of one example's)."""
+    shape = tuple(shape)
+    shown = shown or batch_shape(shape)
+    if len(shape) != 3:
+        raise ValueError(f"{layer} expects input of shape (m, C, H, W) (4 axes); got shape {shown}")
+    if channels is not None and shape[0] != channels:
+        raise ValueError(f"{layer} expects input of shape (m, {channels}, H, W); got shape {shown}")
+    return shape
+
+
+def _output_hw(layer: str, H: int, W: int, *geometry) -> tuple[int, int]:
+    """``(H_out, W_out)`` by :func:`output_size` with ``geometry = (k, s, p, d)`` (or a
+    prefix of it); a kernel larger than the padded input is a ValueError naming ``layer``."""
+    try:
+        return output_size(H, *geometry), output_size(W, *geometry)
+    except ValueError as err:
+        raise ValueError(f"{layer}: {err}") from None
 
 
 def output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -165,6 +182,12 @@ class Conv2d(AffineLayer):
         dcols = dcols.reshape(m, self.in_channels, k, k, H_out, W_out)
         return col2im(dcols, self._x_shape, k, self.stride, self.padding, self.dilation)
 
+    def output_shape(self, input_shape):
+        """``(C_in, H, W) -> (C_out, H_out, W_out)`` by eq-conv-output-size."""
+        _, H, W = _check_image_shape("Conv2d", input_shape, self.in_channels)
+        geometry = (self.kernel_size, self.stride, self.padding, self.dilation)
+        return (self.out_channels, *_output_hw("Conv2d", H, W, *geometry))
+
     def config(self):
         init = self.init if isinstance(self.init, str) else "constant"
         return {"type": "Conv2d", "in_channels": self.in_channels,
@@ -191,6 +214,12 @@ class _Pool2d(Layer):
         H_out, W_out = output_size(shape[2], k, s), output_size(shape[3], k, s)
         return [(slice(u, u + s * H_out, s), slice(v, v + s * W_out, s))
                 for u in range(k) for v in range(k)]  # fmt: skip
+
+    def output_shape(self, input_shape):
+        """``(C, H, W) -> (C, H_out, W_out)``, windows of ``k`` with stride ``s``, no padding."""
+        name = type(self).__name__
+        C, H, W = _check_image_shape(name, input_shape)
+        return (C, *_output_hw(name, H, W, self.kernel_size, self.stride))
 
     def config(self):
         return {"type": type(self).__name__, "kernel_size": self.kernel_size, "stride": self.stride}
@@ -277,6 +306,10 @@ class GlobalAvgPool2d(Layer):
         share = dout / (H * W)
         return np.broadcast_to(share[:, :, None, None], (m, C, H, W)).copy()
 
+    def output_shape(self, input_shape):
+        """``(C, H, W) -> (C,)``."""
+        return _check_image_shape("GlobalAvgPool2d", input_shape)[:1]
+
     def config(self):
         return {"type": "GlobalAvgPool2d"}
 
@@ -299,6 +332,14 @@ class Flatten(Layer):
 
     def backward(self, dout):
         return dout.reshape(_cached(self, self._shape))
+
+    def output_shape(self, input_shape):
+        """``(C, H, W) -> (C·H·W,)`` (any shape with at least one axis: its product)."""
+        if len(input_shape) < 1:
+            raise ValueError(
+                f"Flatten expects an array of shape (m, ...); got {batch_shape(input_shape)}"
+            )
+        return (math.prod(input_shape),)
 
     def config(self):
         return {"type": "Flatten"}

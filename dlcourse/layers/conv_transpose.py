@@ -19,7 +19,14 @@ import numpy as np
 
 from dlcourse.init import init_bias
 from dlcourse.layers.base import AffineLayer, _cached
-from dlcourse.layers.conv import _check_image, _check_nonneg_int, _set_geometry, col2im, im2col
+from dlcourse.layers.conv import (
+    _check_image,
+    _check_image_shape,
+    _check_nonneg_int,
+    _set_geometry,
+    col2im,
+    im2col,
+)
 
 
 def transposed_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -86,17 +93,17 @@ class ConvTranspose2d(AffineLayer):
         self.grad_b = np.zeros_like(self.b)
         self._y = self._x_shape = None
 
-    def output_shape(self, x_shape) -> tuple[int, int, int, int]:
-        """``(m, C_out, H_out, W_out)`` for an input of shape ``(m, C_in, H, W)``."""
+    def output_shape(self, input_shape) -> tuple[int, int, int]:
+        """``(C_in, H, W) -> (C_out, H_out, W_out)`` by :func:`transposed_output_size`."""
+        _, H, W = _check_image_shape("ConvTranspose2d", input_shape, self.in_channels)
         args = (self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation)
-        m, _, H, W = x_shape
-        return (m, self.out_channels, transposed_output_size(H, *args),
+        return (self.out_channels, transposed_output_size(H, *args),
                 transposed_output_size(W, *args))  # fmt: skip
 
     def forward(self, x, training=True):
         _check_image("ConvTranspose2d", x, self.in_channels)
-        out_shape = self.output_shape(x.shape)
         m, _, H, W = x.shape
+        out_shape = (m, *self.output_shape(x.shape[1:]))
         k = self.kernel_size
         y = x.reshape(m, self.in_channels, H * W)
         cols = self.W.reshape(self.in_channels, -1).T @ y  # (m, C_out·k·k, H·W)

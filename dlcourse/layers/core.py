@@ -8,7 +8,7 @@ import numpy as np
 from dlcourse._validation import check_positive_int
 from dlcourse.activations import Activation as ActivationFn
 from dlcourse.activations import get_activation, softmax_jvp
-from dlcourse.layers.base import AffineLayer, Layer, _cached
+from dlcourse.layers.base import AffineLayer, Layer, _cached, batch_shape
 from dlcourse.regularization import dropout
 
 
@@ -43,6 +43,13 @@ class Linear(AffineLayer):
         self.grad_b = dout.sum(axis=0)  # BP3
         return dout @ self.W  # first half of BP2
 
+    def output_shape(self, input_shape):
+        """``(n_in,) -> (n_out,)``; any other input shape is a ValueError."""
+        if tuple(input_shape) != (self.n_in,):
+            raise ValueError(f"{type(self).__name__} expects input of shape (m, {self.n_in}); "
+                             f"got shape {batch_shape(input_shape)}")  # fmt: skip
+        return (self.n_out,)
+
     def config(self):
         init = self.init if isinstance(self.init, str) else "constant"
         dtype = np.dtype(self.dtype).name
@@ -74,6 +81,10 @@ class Activation(Layer):
             return softmax_jvp(self._a, dout)
         return dout * self.activation.prime(z)  # second half of BP2
 
+    def output_shape(self, input_shape):
+        """The input shape: g acts on every entry (softmax on every row)."""
+        return tuple(input_shape)
+
     def config(self):
         return {"type": "Activation", "name": self.name}
 
@@ -98,6 +109,10 @@ class Dropout(Layer):
 
     def backward(self, dout):
         return dout * _cached(self, self._mask)
+
+    def output_shape(self, input_shape):
+        """The input shape (the mask has the shape of ``x``)."""
+        return tuple(input_shape)
 
     def generators(self):
         return [self.rng]

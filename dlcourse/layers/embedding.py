@@ -16,14 +16,25 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse._validation import check_positive_int
-from dlcourse.layers.base import Layer, _cached, _dtype
+from dlcourse.layers.base import Layer, _cached, _dtype, batch_shape
+
+
+def _sequence_error(layer: str, d_model: int, shown) -> ValueError:
+    return ValueError(f"{layer} expects input of shape (m, T, {d_model}) (batch first); "
+                      f"got {shown}")  # fmt: skip
 
 
 def _check_sequence(layer: str, x, d_model: int):
     if not hasattr(x, "ndim") or x.ndim != 3 or x.shape[2] != d_model:
-        shape = tuple(getattr(x, "shape", ())) or type(x).__name__
-        raise ValueError(f"{layer} expects input of shape (m, T, {d_model}) (batch first); "
-                         f"got {shape}")  # fmt: skip
+        raise _sequence_error(layer, d_model, tuple(getattr(x, "shape", ())) or type(x).__name__)
+
+
+def _check_sequence_shape(layer: str, input_shape, d_model: int) -> tuple[int, int]:
+    """One example's shape ``(T, d_model)``, checked as :func:`_check_sequence` checks a batch."""
+    shape = tuple(input_shape)
+    if len(shape) != 2 or shape[1] != d_model:
+        raise _sequence_error(layer, d_model, batch_shape(shape))
+    return shape
 
 
 class Embedding(Layer):
@@ -105,6 +116,10 @@ class Embedding(Layer):
         dtype = self._in.dtype if np.issubdtype(self._in.dtype, np.floating) else self.dtype
         return np.zeros(ids.shape, dtype=dtype)
 
+    def output_shape(self, input_shape):
+        """``(T,) -> (T, embedding_dim)``: a vector for every id, whatever the ids' shape."""
+        return (*input_shape, self.embedding_dim)
+
     def config(self):
         return {"type": "Embedding", "num_embeddings": self.num_embeddings,
                 "embedding_dim": self.embedding_dim, "padding_idx": self.padding_idx,
@@ -170,6 +185,10 @@ class SinusoidalPositionalEncoding(Layer):
         _cached(self, self._shape)
         return dout
 
+    def output_shape(self, input_shape):
+        """``(T, d_model)``, unchanged."""
+        return _check_sequence_shape("SinusoidalPositionalEncoding", input_shape, self.d_model)
+
     def config(self):
         return {"type": "SinusoidalPositionalEncoding", "d_model": self.d_model,
                 "base": self.base}  # fmt: skip
@@ -218,6 +237,14 @@ class LearnedPositionalEncoding(Layer):
         self.grad_P = np.zeros_like(self.P)
         self.grad_P[:T] = dout.sum(axis=0)
         return dout
+
+    def output_shape(self, input_shape):
+        """``(T, d_model)``, unchanged, for ``T ≤ max_len``."""
+        T, d = _check_sequence_shape("LearnedPositionalEncoding", input_shape, self.d_model)
+        if T > self.max_len:
+            raise ValueError(f"LearnedPositionalEncoding holds {self.max_len} positions "
+                             f"(max_len); got a sequence of length {T}")  # fmt: skip
+        return (T, d)
 
     def config(self):
         return {"type": "LearnedPositionalEncoding", "max_len": self.max_len,

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from dlcourse._validation import check_positive_int
-from dlcourse.layers.base import Layer, _cached, _dtype
+from dlcourse.layers.base import Layer, _cached, _dtype, batch_shape
 
 
 def _as_shape(normalized_shape) -> tuple[int, ...]:
@@ -110,6 +110,17 @@ class LayerNorm(Layer):
             - dx_hat.sum(axis=axes, keepdims=True)
             - x_hat * np.sum(dx_hat * x_hat, axis=axes, keepdims=True)
         )
+
+    def output_shape(self, input_shape):
+        """The input shape, which must end in ``normalized_shape``."""
+        shape, k = tuple(input_shape), len(self.normalized_shape)
+        if len(shape) < k or shape[len(shape) - k :] != self.normalized_shape:
+            expected = ", ".join(map(str, self.normalized_shape))
+            raise ValueError(
+                f"LayerNorm expects input of shape (..., {expected}) (the last axes normalised); "
+                f"got {batch_shape(shape)}"
+            )
+        return shape
 
     def config(self):
         return {"type": "LayerNorm", "normalized_shape": list(self.normalized_shape),

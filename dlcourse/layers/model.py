@@ -59,7 +59,7 @@ class Model(Trainable):
         self._params = self.layers.params
         self.dtype = self._params[0].dtype if self._params else np.dtype(np.float64)
         self.device = None  # NumPy only
-        self._width = None  # n_L, measured on the inputs by _check_X
+        self._width = None  # n_L, the output width for the inputs last checked by _check_X
 
     # ------------------------------------------------------------------ state
     def parameters(self) -> list[np.ndarray]:
@@ -89,10 +89,11 @@ class Model(Trainable):
         return self._width
 
     def _check_X(self, X, name="X") -> np.ndarray:
-        """Inputs of shape (m, n_in), real and finite, in the model's dtype; also measures
-        the output width n_L on the first row (for the checks of the targets)."""
+        """Inputs of shape (m, n_in), real and finite, in the model's dtype; the layers'
+        ``output_shape`` for one row (no forward pass) checks that they take it and gives the
+        output width n_L, its last axis, for the checks of the targets."""
         X = super()._check_X(X, name)
-        self._width = self._infer(X[:1]).shape[1]
+        self._width = self.layers.output_shape(tuple(X.shape[1:]))[-1]
         return X
 
     # ------------------------------------------------------------------ forward and cost
@@ -218,6 +219,9 @@ class _Identity(Layer):
 
     def backward(self, dout):
         return dout
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
 
     def config(self):  # pragma: no cover - never saved on its own
         return {"type": "Sequential", "layers": []}

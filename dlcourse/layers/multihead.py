@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from dlcourse._validation import check_positive_int
-from dlcourse.layers.base import Layer, _cached, _dtype
+from dlcourse.layers.base import Layer, _cached, _dtype, batch_shape
 from dlcourse.regularization import _check_p, dropout
 
 
@@ -217,6 +217,14 @@ class MultiHeadAttention(Layer):
         self.attention_weights = P
         self._cache = (x, key, value, Q, K, V, P, P_used, keep, O, self_attention)
         return O @ self.out_proj_weight.T + self.out_proj_bias
+
+    def output_shape(self, input_shape):
+        """``(T, E) -> (T, E)`` for self-attention on one example of ``T`` positions."""
+        shape, E = tuple(input_shape), self.embed_dim
+        if len(shape) != 2 or shape[1] != E:
+            raise ValueError(f"MultiHeadAttention expects the query x of shape (m, T, {E}) (batch "
+                             f"first, embed_dim {E}); got {batch_shape(shape)}")  # fmt: skip
+        return shape
 
     def backward(self, dout):
         x, key, value, Q, K, V, P, P_used, keep, O, self_attention = _cached(self, self._cache)

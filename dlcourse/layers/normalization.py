@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from dlcourse._validation import check_positive_int
-from dlcourse.layers.base import Layer, _cached, _dtype
+from dlcourse.layers.base import Layer, _cached, _dtype, batch_shape
 
 
 class BatchNorm1d(Layer):
@@ -90,6 +90,13 @@ class BatchNorm1d(Layer):
         return (inv_std / m) * (
             m * dx_hat - dx_hat.sum(axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0)
         )
+
+    def output_shape(self, input_shape):
+        """``(num_features,)``, the only input shape it takes."""
+        if tuple(input_shape) != (self.num_features,):
+            raise ValueError(f"BatchNorm1d expects input of shape (m, {self.num_features}); "
+                             f"got shape {batch_shape(input_shape)}")  # fmt: skip
+        return (self.num_features,)
 
     def config(self):
         return {"type": "BatchNorm1d", "num_features": self.num_features, "eps": self.eps,

@@ -24,7 +24,7 @@ import numpy as np
 
 from dlcourse._validation import check_positive_int
 from dlcourse.activations import sigmoid as _sigmoid
-from dlcourse.layers.base import Layer, _cached, _check_layers, _dtype
+from dlcourse.layers.base import Layer, _cached, _check_layers, _dtype, batch_shape
 
 
 class _Recurrent(Layer):
@@ -77,6 +77,14 @@ class _Recurrent(Layer):
                 f"{self.kind} initial state must have shape ({m}, {self.n_hidden}); got {h0.shape}"
             )
         return h0
+
+    def output_shape(self, input_shape):
+        """``(T, n_in) -> (T, n_hidden)``: the hidden state at every step."""
+        shape = tuple(input_shape)
+        if len(shape) != 2 or shape[1] != self.n_in:
+            raise ValueError(f"{self.kind} expects input of shape (m, T, {self.n_in}) (batch "
+                             f"first); got {batch_shape(shape)}")  # fmt: skip
+        return (shape[0], self.n_hidden)
 
     def _weight_grads(self, x, h_prev, dA_ih, dA_hh):
         """Parameter gradients summed over batch and time (BPTT sums over shared weights).
@@ -285,6 +293,13 @@ class LastStep(Layer):
         dx[:, -1] = dout
         return dx
 
+    def output_shape(self, input_shape):
+        """``(T, d) -> (d,)``."""
+        shape = tuple(input_shape)
+        if len(shape) != 2:
+            raise ValueError(f"LastStep expects input of shape (m, T, d); got {batch_shape(shape)}")
+        return shape[1:]
+
     def config(self):
         return {"type": "LastStep"}
 
@@ -315,6 +330,15 @@ class PerElement(Layer):
         m, T, d = _cached(self, self._shape)
         dx = self.children[0].backward(dout.reshape(m * T, dout.shape[2]))
         return dx.reshape(m, T, d)
+
+    def output_shape(self, input_shape):
+        """``(T, d) -> (T, d')`` with ``(d',)`` the inner layer's output shape for ``(d,)``."""
+        shape = tuple(input_shape)
+        if len(shape) != 2:
+            raise ValueError(
+                f"PerElement expects input of shape (m, T, d); got {batch_shape(shape)}"
+            )
+        return (shape[0], *self.children[0].output_shape(shape[1:]))
 
     def config(self):
         return {"type": "PerElement", "layer": self.children[0].config()}

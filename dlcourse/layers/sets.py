@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcourse.layers.base import Layer, _cached, _check_layers
+from dlcourse.layers.base import Layer, _cached, _check_layers, batch_shape
 
 
 class SetPool(Layer):
@@ -51,6 +51,13 @@ class SetPool(Layer):
             m, k, d = cache
             return np.broadcast_to(dout[:, None, :] / k, (m, k, d)).copy()
         return cache * dout[:, None, :]
+
+    def output_shape(self, input_shape):
+        """``(k, d) -> (d,)``."""
+        shape = tuple(input_shape)
+        if len(shape) != 2:
+            raise ValueError(f"SetPool expects input of shape (m, k, d); got {batch_shape(shape)}")
+        return shape[1:]
 
     def config(self):
         return {"type": "SetPool", "mode": self.mode}
@@ -92,14 +99,28 @@ class MixtureOfExperts(Layer):
         logits = self.gate.forward(x, training)
         if logits.shape != outputs.shape[:2]:
             raise ValueError(
-                f"the gate must output one logit per expert, shape {outputs.shape[:2]}; "
-                f"got {tuple(logits.shape)}"
+                f"MixtureOfExperts: the gate must output one logit per expert, shape "
+                f"{outputs.shape[:2]}; got {tuple(logits.shape)}"
             )
         z = logits - logits.max(axis=1, keepdims=True)
         pi = np.exp(z)
         pi /= pi.sum(axis=1, keepdims=True)
         self.gates, self._outputs = pi, outputs
         return np.einsum("me,men->mn", pi, outputs)
+
+    def output_shape(self, input_shape):
+        """``(n_in,) -> (n_out,)``: the experts' common output shape ``(n_out,)``, once the
+        gate is checked to give ``(E,)``, one logit per expert."""
+        shape = tuple(input_shape)
+        outs = {tuple(e.output_shape(shape)) for e in self.experts}
+        if len(outs) != 1 or len(next(iter(outs))) != 1:
+            raise ValueError(f"MixtureOfExperts needs experts of one output shape (m, n_out); "
+                             f"got {sorted(batch_shape(o) for o in outs)}")  # fmt: skip
+        logits = tuple(self.gate.output_shape(shape))
+        if logits != (self.n_experts,):
+            raise ValueError(f"MixtureOfExperts: the gate must output one logit per expert, "
+                             f"shape (m, {self.n_experts}); got {batch_shape(logits)}")  # fmt: skip
+        return outs.pop()
 
     def backward(self, dout):
         outputs, pi = _cached(self, self._outputs), self.gates

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse._validation import check_positive_int
-from dlcourse.layers.base import Layer, Sequential, _cached, _dtype
+from dlcourse.layers.base import Layer, Sequential, _cached, _dtype, batch_shape
 from dlcourse.layers.core import Activation, Dropout, Linear
 from dlcourse.layers.layernorm import LayerNorm
 from dlcourse.layers.multihead import MultiHeadAttention
@@ -108,6 +108,14 @@ class TransformerEncoderLayer(Layer):
             return h + mlp(self.norm2.forward(h, training))
         h = self.norm1.forward(x + attend(x), training)
         return self.norm2.forward(h + mlp(h), training)
+
+    def output_shape(self, input_shape):
+        """``(T, d_model)``, unchanged."""
+        shape, d = tuple(input_shape), self.d_model
+        if len(shape) != 2 or shape[1] != d:
+            raise ValueError(f"TransformerEncoderLayer expects input of shape (m, T, {d}) (batch "
+                             f"first, d_model {d}); got {batch_shape(shape)}")  # fmt: skip
+        return shape
 
     def _attend_back(self, d):
         return self.self_attn.backward(self.dropout1.backward(d))
