@@ -117,7 +117,7 @@ def test_resume_with_other_settings_is_refused_naming_each(tmp_path, capsys):
 
 
 def test_resume_of_a_checkpoint_without_cli_flags_is_refused(tmp_path, capsys):
-    from dlcourse.checkpoint import Checkpoint
+    from dlcourse.saving import Checkpoint
     from dlcourse.data import load_digits
     from dlcourse.network import Network
 
