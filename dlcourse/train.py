@@ -29,11 +29,11 @@ import numpy as np
 from dlcourse._arrays import views
 from dlcourse._validation import InputChecks, check_positive_int
 from dlcourse.backend import is_torch, namespace, to_backend
-from dlcourse.saving.checkpoint import Run, load_checkpoint
 from dlcourse.data.splits import batches
 from dlcourse.metrics import output_labels
 from dlcourse.optim import SGD
 from dlcourse.regularization import l2_cost
+from dlcourse.saving.checkpoint import Run, load_checkpoint
 
 CHUNK = 2048  # rows per forward pass when evaluating a whole data set
 

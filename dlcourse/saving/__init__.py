@@ -70,10 +70,10 @@ def load(path):
     found = file_format(path)
     if found in CLASSES:
         return CLASSES[found].load(path)
-    known = " or ".join(repr(name) for name in CLASSES)
+    known = " or ".join(repr(name) for name in sorted(CLASSES))
     if found == CHECKPOINT_FORMAT:
         raise ValueError(
-            f"{path}: holds a {found!r} file (the state of a training run), not a network or "
+            f"{path}: is a {found!r} file (the state of a training run), not a network or "
             f"model; load reads {known}. Resume the run with fit(..., resume=path), or read "
             "it with dlcourse.saving.load_checkpoint"
         )
@@ -86,7 +86,7 @@ def save(obj, path) -> Path:
     for cls in CLASSES.values():
         if isinstance(obj, cls):
             return obj.save(path)
-    known = " or ".join(cls.__name__ for cls in CLASSES.values())
+    known = " or ".join(sorted(cls.__name__ for cls in CLASSES.values()))
     raise TypeError(f"save writes a {known}; got {type(obj).__name__}")
 
 

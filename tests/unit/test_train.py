@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 import dlcourse.train as train
-from dlcourse.saving import Checkpoint, load_checkpoint, read_npz
 from dlcourse.layers import Activation, Linear, Model
 from dlcourse.network import Network
 from dlcourse.optim import SGD, Adam
 from dlcourse.regularization import EarlyStopping
+from dlcourse.saving import Checkpoint, load_checkpoint, read_npz
 from dlcourse.schedules import CosineAnnealingLR, StepLR
 
 ROOT = Path(__file__).resolve().parents[2]
