@@ -15,6 +15,7 @@ from dlcourse import (  # noqa: E402, F401
     optim,
     perceptron,
     regularization,
+    saving,
     schedules,
     train,
 )

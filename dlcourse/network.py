@@ -32,7 +32,7 @@ from dlcourse.activations import ACTIVATIONS
 from dlcourse.backend import get_device, is_torch, to_backend
 from dlcourse.costs import COSTS, Cost, get_cost
 from dlcourse.init import get_initializer, init_bias
-from dlcourse.network_io import NETWORK_FORMAT, load_network, network_metadata, save_network
+from dlcourse.saving import NETWORK_FORMAT, load_network, network_metadata, register, save_network
 from dlcourse.train import Trainable
 
 
@@ -327,7 +327,7 @@ class Network(Trainable):
         """Write the network to ``path`` (.npz, no pickle) atomically; return the path.
 
         The file holds ``W1, b1, ..., WL, bL`` and ``metadata`` (a JSON string); see
-        :mod:`dlcourse.network_io`.
+        :mod:`dlcourse.saving.network`.
         """
         return save_network(self, path)
 
@@ -350,5 +350,7 @@ class Network(Trainable):
             + ")"
         )
 
+
+register(NETWORK_FORMAT, Network)
 
 __all__ = ["Network", "DTYPES", "NETWORK_FORMAT", "OUTPUTS"]

@@ -18,7 +18,7 @@ recomputation.
 
 This is an execution strategy, not part of the architecture: ``config()`` of a
 :class:`Recompute` block describes a plain ``Sequential``. (Not to be confused with
-:mod:`dlcourse.checkpoint`, which saves training state to files.)
+:mod:`dlcourse.saving.checkpoint`, which saves training state to files.)
 """
 
 from __future__ import annotations

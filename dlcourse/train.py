@@ -29,11 +29,11 @@ import numpy as np
 from dlcourse._arrays import views
 from dlcourse._validation import InputChecks, check_positive_int
 from dlcourse.backend import is_torch, namespace, to_backend
-from dlcourse.checkpoint import Run, load_checkpoint
 from dlcourse.data.splits import batches
 from dlcourse.metrics import output_labels
 from dlcourse.optim import SGD
 from dlcourse.regularization import l2_cost
+from dlcourse.saving.checkpoint import Run, load_checkpoint
 
 CHUNK = 2048  # rows per forward pass when evaluating a whole data set
 
@@ -220,12 +220,12 @@ def fit_loop(
     ``FloatingPointError`` naming the epoch.
 
     ``epochs`` is the total: with ``resume=path`` (a file written by
-    ``dlcourse.checkpoint.Checkpoint``) the parameters, buffers, optimiser state, callback
+    ``dlcourse.saving.Checkpoint``) the parameters, buffers, optimiser state, callback
     states (schedules), random generators and history are restored first and training
     continues from the checkpoint's epoch up to ``epochs``, exactly as if never stopped. The
     checkpoint's states win over those given (the optimiser's ``lr`` included: it may have
     been scheduled); a ``batch_size`` other than the checkpoint's is refused.
-    Callbacks with a ``bind(run)`` method receive the :class:`dlcourse.checkpoint.Run` before
+    Callbacks with a ``bind(run)`` method receive the :class:`dlcourse.saving.Run` before
     the first epoch; those with ``runs_last = True`` (checkpoints) run after the others.
     """
     epochs = check_positive_int(epochs, "epochs")
@@ -385,7 +385,7 @@ class Trainable(InputChecks):
         ``l2``/``n_train`` are restored afterwards). ``validation=(X_val, Y_val)`` adds
         validation cost and accuracy to the history. Each epoch visits the rows in a fresh
         random order drawn from the model's seeded generator. ``resume=path`` continues from a
-        checkpoint written by ``dlcourse.checkpoint.Checkpoint`` up to ``epochs`` in total
+        checkpoint written by ``dlcourse.saving.Checkpoint`` up to ``epochs`` in total
         (parameters, optimiser, schedule, generator and history restored; see
         :func:`fit_loop`).
         """

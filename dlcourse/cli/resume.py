@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from dlcourse.checkpoint import read_metadata
+from dlcourse.saving import read_metadata
 
 
 def run_settings(args, sizes: list[int]) -> dict[str, object]:

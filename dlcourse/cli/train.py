@@ -164,9 +164,9 @@ def _check(args) -> None:
 
 def train_network(args: argparse.Namespace) -> float:
     """Run the training that ``args`` describe; print progress and return the test accuracy."""
-    from dlcourse.checkpoint import Checkpoint
     from dlcourse.network import Network
     from dlcourse.optim import get_optimizer
+    from dlcourse.saving import Checkpoint
     from dlcourse.schedules import get_schedule
     from dlcourse.train import is_interactive
 

@@ -13,7 +13,6 @@ the other layers in reverse. Without a final Activation the output is the identi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +23,9 @@ from dlcourse.costs import COSTS, Cost, get_cost
 from dlcourse.layers.base import Layer, Sequential
 from dlcourse.layers.config import declared_shapes, from_config
 from dlcourse.layers.core import Activation
-from dlcourse.npz import atomic_savez, read_npz
 from dlcourse.regularization import l2_grad
+from dlcourse.saving import MODEL_FORMAT, load_model, register, save_model
 from dlcourse.train import Trainable
-
-MODEL_FORMAT = "dlcourse.Model"
 
 
 class Model(Trainable):
@@ -154,49 +151,26 @@ class Model(Trainable):
     # ------------------------------------------------------------------ files
     def save(self, path) -> Path:
         """Write architecture (JSON), parameters and buffers to ``path`` (.npz, no pickle),
-        atomically (temporary file + ``os.replace``)."""
-        meta = {"format": MODEL_FORMAT, "version": 1, "layers": self.layers.config()["layers"],
-                "cost": self.cost_fn.name, "l2": self.l2, "n_train": self.n_train}  # fmt: skip
-        arrays = {"metadata": np.array([json.dumps(meta)])}
-        arrays.update({f"param.{i}": p for i, p in enumerate(self._params)})
-        arrays.update({f"buffer.{i}": b for i, b in enumerate(self.buffers())})
-        return atomic_savez(path, arrays)
+        atomically; see :mod:`dlcourse.saving.model`."""
+        return save_model(self, path)
 
     @classmethod
     def load(cls, path) -> Model:
-        """Rebuild a model written by :meth:`save`; a bad file raises ValueError naming it.
+        """Rebuild a model written by :meth:`save`; a bad file raises ValueError naming it
+        (its arrays are checked against the shapes its layer configs declare before any
+        layer is built)."""
+        return load_model(cls, path)
 
-        The arrays in the file are checked against the shapes its layer configs declare
-        before any layer is built, so a small file cannot make it allocate a huge model.
-        """
-        data = read_npz(path, "Model file")
-        try:
-            meta = json.loads(str(data["metadata"][0]))
-            if meta.get("format") != MODEL_FORMAT:
-                raise ValueError(f"metadata format is {meta.get('format')!r}")
-            declared = declared_shapes({"type": "Sequential", "layers": meta["layers"]})
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError) as err:
-            raise ValueError(f"{path}: not a {MODEL_FORMAT} file ({err})") from None
-        for kind, shapes in zip(("param", "buffer"), declared):
-            for i, shape in enumerate(shapes):
-                got = data.get(f"{kind}.{i}")
-                if got is None or got.shape != tuple(shape):
-                    found = None if got is None else got.shape
-                    raise ValueError(f"{path}: {kind} {i} should have shape {tuple(shape)} "
-                                     f"(its layer configs say so); got {found}")  # fmt: skip
-        try:
-            model = cls([from_config(c) for c in meta["layers"]], meta["cost"])
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError, RecursionError) as err:
-            raise ValueError(f"{path}: not a {MODEL_FORMAT} file ({err})") from None
-        for kind, targets in (("param", model._params), ("buffer", model.buffers())):
-            for i, p in enumerate(targets):
-                got = data.get(f"{kind}.{i}")
-                if got is None or got.shape != p.shape:
-                    shape = None if got is None else got.shape
-                    raise ValueError(f"{path}: {kind} {i} should have shape {p.shape}; got {shape}")
-                p[...] = got
-        model.l2, model.n_train = float(meta.get("l2", 0.0)), meta.get("n_train")
-        return model
+    @staticmethod
+    def shapes_of(layer_configs) -> tuple[list[tuple], list[tuple]]:
+        """Shapes of the parameters and buffers of layers built from ``layer_configs``
+        (a list of ``layer.config()``), computed without building them."""
+        return declared_shapes({"type": "Sequential", "layers": layer_configs})
+
+    @classmethod
+    def from_config(cls, layer_configs, cost) -> Model:
+        """A model of fresh layers built from ``layer_configs`` (as its file holds them)."""
+        return cls([from_config(c) for c in layer_configs], cost)
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(c) for c in self.layers.children)
@@ -226,5 +200,7 @@ class _Identity(Layer):
     def config(self):  # pragma: no cover - never saved on its own
         return {"type": "Sequential", "layers": []}
 
+
+register(MODEL_FORMAT, Model)
 
 __all__ = ["Model"]

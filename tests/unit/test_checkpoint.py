@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlcourse.checkpoint import load_checkpoint
 from dlcourse.layers import (
     GRU,
     LSTM,
@@ -40,9 +39,8 @@ from dlcourse.layers import (
 )
 from dlcourse.layers.config import declared_shapes
 from dlcourse.network import Network
-from dlcourse.network_io import network_metadata
-from dlcourse.npz import STALE_SECONDS, read_npz
 from dlcourse.optim import Adam
+from dlcourse.saving import STALE_SECONDS, load_checkpoint, network_metadata, read_npz
 
 
 def trained_network(dtype="float64"):
@@ -257,7 +255,7 @@ def _npy(array) -> bytes:
 
 
 def _run(model):
-    from dlcourse.checkpoint import Run
+    from dlcourse.saving import Run
     from dlcourse.train import History
 
     return Run(model, Adam(), np.random.default_rng(0), (), History())

@@ -117,9 +117,9 @@ def test_resume_with_other_settings_is_refused_naming_each(tmp_path, capsys):
 
 
 def test_resume_of_a_checkpoint_without_cli_flags_is_refused(tmp_path, capsys):
-    from dlcourse.checkpoint import Checkpoint
     from dlcourse.data import load_digits
     from dlcourse.network import Network
+    from dlcourse.saving import Checkpoint
 
     ds = load_digits(seed=0)
     net = Network([64, 16, 10], "relu", "softmax", "cross_entropy", "he", seed=0)

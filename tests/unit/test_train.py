@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 import dlcourse.train as train
-from dlcourse.checkpoint import Checkpoint, load_checkpoint, read_npz
 from dlcourse.layers import Activation, Linear, Model
 from dlcourse.network import Network
 from dlcourse.optim import SGD, Adam
 from dlcourse.regularization import EarlyStopping
+from dlcourse.saving import Checkpoint, load_checkpoint, read_npz
 from dlcourse.schedules import CosineAnnealingLR, StepLR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,7 +117,7 @@ def test_interrupt_and_resume_is_bit_for_bit(tmp_path, kind):
               progress=False)  # fmt: skip
     out = tmp_path / "after.npz"
     code = SETUP + textwrap.dedent(f"""
-        from dlcourse.checkpoint import Checkpoint
+        from dlcourse.saving import Checkpoint
         model, opt, schedule = make({kind!r})
         history = model.fit(X, y, 10, 16, optimizer=opt, callbacks=[schedule],
                             progress=False, resume={str(path)!r})

@@ -4,7 +4,7 @@ The file holds the arrays ``W1, b1, ..., WL, bL`` (layer ``l``'s ``W^l`` of shap
 ``(n_l, n_{l-1})`` and ``b^l`` of shape ``(n_l,)``, always as NumPy) and ``metadata``, a JSON
 string with the architecture (sizes, activations, cost, dtype) and the L2 settings. The
 writing and reading of ``.npz`` files is shared with ``Model`` and training checkpoints
-(:func:`dlcourse.npz.atomic_savez`, :func:`dlcourse.npz.read_npz`).
+(:func:`dlcourse.saving.npz.atomic_savez`, :func:`dlcourse.saving.npz.read_npz`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 
 from dlcourse._validation import check_sizes, dtype_name
 from dlcourse.backend import get_device, to_numpy
-from dlcourse.npz import atomic_savez, read_npz
+from dlcourse.saving.npz import atomic_savez, read_npz
 
 NETWORK_FORMAT = "dlcourse.Network"
 
@@ -103,3 +103,6 @@ def load_network(cls, path, sizes=None, seed=None, device=None):
             target[l - 1][...] = net._cast(np.asarray(arrays[name], dtype=net.dtype))  # in place
     net.l2, net.n_train = float(meta.get("l2", 0.0)), meta.get("n_train")
     return net
+
+
+__all__ = ["NETWORK_FORMAT", "load_network", "network_metadata", "save_network"]

@@ -1,5 +1,6 @@
 """``.npz`` files, the one container of every saved format (``Network``, ``Model``,
-training checkpoints): written atomically, read without pickle and without trusting sizes.
+training checkpoints; see :mod:`dlcourse.saving`): written atomically, read without pickle
+and without trusting sizes.
 
 - :func:`atomic_savez` writes to a temporary file beside the target and moves it into place
   with ``os.replace``, so a crash mid-write leaves the previous file intact; temporaries
@@ -74,8 +75,9 @@ def atomic_savez(path, arrays: dict[str, Any]) -> Path:
     return path
 
 
-def read_npz(path, what: str = "checkpoint") -> dict[str, np.ndarray]:
-    """All arrays of an ``.npz`` file (no pickle); a broken file raises ValueError naming it.
+def read_npz(path, what: str = "checkpoint", names=None) -> dict[str, np.ndarray]:
+    """All arrays of an ``.npz`` file (no pickle), or only those called ``names`` (e.g.
+    ``{"metadata"}``); a broken file raises ValueError naming it and ``what`` it should be.
 
     Each array's header (shape and dtype) is checked against the bytes the file really
     holds for it *before* memory is set aside, so a small file that declares a huge array
@@ -85,9 +87,10 @@ def read_npz(path, what: str = "checkpoint") -> dict[str, np.ndarray]:
     try:
         with zipfile.ZipFile(path) as archive:
             size = path.stat().st_size
-            return {
-                info.filename[:-4]: _read_member(archive, info, size) for info in archive.infolist()
-            }
+            members = archive.infolist()
+            if names is not None:
+                members = [info for info in members if info.filename[:-4] in names]
+            return {info.filename[:-4]: _read_member(archive, info, size) for info in members}
     except FileNotFoundError:
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
