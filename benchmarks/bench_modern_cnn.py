@@ -6,9 +6,10 @@
     python benchmarks/bench_modern_cnn.py --quick                                   # smoke run
     python benchmarks/bench_modern_cnn.py --from-log run.log --epochs 5 --out part  # a stopped run
 
-The three networks are those of :mod:`dlcourse.cnn_models` (``lenet5()``, ``vgg_net()``,
-``resnet()`` with their default widths; ``resnet14`` is ``resnet(blocks_per_stage=2)``,
-two basic blocks per stage: 13 convolutions and the linear layer), built from ``dlcourse.layers`` in float32 and seeded.
+The networks are those of :mod:`dlcourse.cnn_models` (``lenet5()``, ``vgg_net()``,
+``resnet()`` with their default widths; ``resnet14`` is ``resnet(blocks_per_stage=2)``, two
+basic blocks per stage: 13 convolutions and the linear layer), built from ``dlcourse.layers``
+in float32 and seeded.
 Each is converted to ``torch.nn`` by :func:`dlcourse.torchlayers.layers_to_module`, which
 copies the initial weights, and shown equal to the course's network on a batch of 64
 training images before it trains: the largest differences of the outputs (training and
@@ -41,8 +42,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import functools  # noqa: E402
 import ast  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import re  # noqa: E402
