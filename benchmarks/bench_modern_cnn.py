@@ -61,8 +61,12 @@ from dlcourse.cnn_models import lenet5, resnet, vgg_net  # noqa: E402
 from dlcourse.layers import summary  # noqa: E402
 
 NAME = "modern_cnn"
-BUILDERS = {"lenet5": lenet5, "vgg": vgg_net, "resnet": resnet,
-            "resnet14": functools.partial(resnet, blocks_per_stage=2)}
+BUILDERS = {
+    "lenet5": lenet5,
+    "vgg": vgg_net,
+    "resnet": resnet,
+    "resnet14": functools.partial(resnet, blocks_per_stage=2),
+}
 BATCH, LR, MOMENTUM, WEIGHT_DECAY, PAD = 128, 0.05, 0.9, 5e-4, 2
 TRAINING = (f"SGD Nesterov momentum {MOMENTUM}, weight decay {WEIGHT_DECAY}, batch {BATCH}, "
             f"lr {LR} linear warm-up over epoch 1 then cosine to 0")  # fmt: skip
