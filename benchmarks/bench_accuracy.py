@@ -215,7 +215,8 @@ def _modern_cnn_rows(fname: str, record: dict) -> list[dict]:
     """Chapter 12's LeNet-5, VGG-style network and ResNet (``bench_modern_cnn.py``), one row
     per configuration; the time is the mean training CPU time of a run (PyTorch, 1 thread)."""
     labels = {"lenet5": "LeNet-5", "vgg": "VGG-style", "resnet": "small ResNet",
-              "resnet+aug": "small ResNet, crops and flips"}  # fmt: skip
+              "resnet+aug": "small ResNet, crops and flips",
+              "resnet14+aug": "ResNet-14 (two blocks per stage), crops and flips"}  # fmt: skip
     rows = []
     for key, entry in record["table"].items():
         acc = [float(a) for a in entry["test_accuracy_per_seed"]]

@@ -15,7 +15,7 @@ import functools
 import numpy as np
 from scipy.special import expit
 
-from dlcourse.activations import ACTIVATIONS, Activation
+from dlcourse.activations import ACTIVATIONS, ActivationFunction
 
 
 def _sigmoid(z):
@@ -62,7 +62,7 @@ def torch_fast() -> dict:
     }
 
 
-def kernel(g: Activation, fast: dict = FAST):
+def kernel(g: ActivationFunction, fast: dict = FAST):
     """``(fn, prime)`` for activation ``g``: ``fn(z) -> a`` (the faster form where ``fast``,
     ``FAST`` or ``torch_fast()``, has one); ``prime(z, a) -> g'(z)``, through ``a`` where the
     table gives that form, None for the identity (g' = 1: BP2 needs no product)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from dlcourse.activations import Activation, get_activation
+from dlcourse.activations import ActivationFunction, get_activation
 from dlcourse.backend import describe, is_torch, to_backend
 
 OUTPUTS = ("sigmoid", "softmax", "identity")
@@ -74,7 +74,7 @@ def check_sizes(sizes) -> list[int]:
     return sizes
 
 
-def check_activations(activation, output) -> tuple[Activation, Activation]:
+def check_activations(activation, output) -> tuple[ActivationFunction, ActivationFunction]:
     """The hidden (elementwise, so BP2 applies) and output (one of ``OUTPUTS``) activations."""
     hidden = get_activation(activation)
     if hidden.name == "softmax":
@@ -82,13 +82,13 @@ def check_activations(activation, output) -> tuple[Activation, Activation]:
             "activation='softmax' is not elementwise, so BP2 does not apply to it; use it "
             "as output='softmax' and pick an elementwise hidden activation"
         )
-    output_name = output.name if isinstance(output, Activation) else output
+    output_name = output.name if isinstance(output, ActivationFunction) else output
     if output_name not in OUTPUTS:
         raise ValueError(f"unknown output activation {output!r}; expected one of {OUTPUTS}")
     return hidden, get_activation(output)
 
 
-def check_pairing(cost, output: Activation, n_L: int, dtype) -> None:
+def check_pairing(cost, output: ActivationFunction, n_L: int, dtype) -> None:
     """Evaluate BP1 once on a tiny input so an unsupported output/cost pair fails early."""
     z = np.zeros((1, n_L), dtype=dtype)
     a = output.fn(z)

@@ -240,7 +240,7 @@ def softmax_prime(xp, z, axis=-1):
     """Diagonal of the softmax Jacobian, s_j (1 − s_j).
 
     Softmax is not elementwise: the full derivative is :func:`softmax_jacobian`.
-    This diagonal is what ``Activation.prime`` returns for softmax.
+    This diagonal is what ``ActivationFunction.prime`` returns for softmax.
     """
     s = softmax(z, axis=axis)
     return s * (1.0 - s)
@@ -271,7 +271,7 @@ def softmax_jvp(s, g):
 
 
 @dataclass(frozen=True)
-class Activation:
+class ActivationFunction:
     """A named activation g with its derivative: one row of the ``ACTIVATIONS`` table.
 
     ``fn(z)`` returns a = g(z) and ``prime(z)`` returns g'(z), both elementwise and of
@@ -315,25 +315,27 @@ def _relu_prime_of_output(a):
 
 # name: g, g', g' through a = g(z) (or None), the torch.nn module. A new activation is one row
 # here (and a torch module in dlcourse/torchnet.py only if torch.nn has none).
-ACTIVATIONS: dict[str, Activation] = {
+ACTIVATIONS: dict[str, ActivationFunction] = {
     row.name: row
     for row in (
-        Activation("identity", identity, identity_prime, _one, "Identity()"),
-        Activation("step", step, step_prime, None, "Step()"),
-        Activation("sigmoid", sigmoid, sigmoid_prime, _sigmoid_prime_of_output, "Sigmoid()"),
-        Activation("tanh", tanh, tanh_prime, _tanh_prime_of_output, "Tanh()"),
-        Activation("relu", relu, relu_prime, _relu_prime_of_output, "ReLU()"),
-        Activation(
+        ActivationFunction("identity", identity, identity_prime, _one, "Identity()"),
+        ActivationFunction("step", step, step_prime, None, "Step()"),
+        ActivationFunction(
+            "sigmoid", sigmoid, sigmoid_prime, _sigmoid_prime_of_output, "Sigmoid()"
+        ),
+        ActivationFunction("tanh", tanh, tanh_prime, _tanh_prime_of_output, "Tanh()"),
+        ActivationFunction("relu", relu, relu_prime, _relu_prime_of_output, "ReLU()"),
+        ActivationFunction(
             "leaky_relu", leaky_relu, leaky_relu_prime, None, "LeakyReLU(negative_slope=0.01)"
         ),
-        Activation("elu", elu, elu_prime, None, "ELU(alpha=1.0)"),
-        Activation("gelu", gelu, gelu_prime, None, "GELU(approximate='none')"),
-        Activation("gelu_approx", gelu_approx, gelu_approx_prime, None, "GeluApprox()"),
-        Activation("silu", silu, silu_prime, None, "SiLU()"),
-        Activation("swish", silu, silu_prime, None, "SiLU()"),
+        ActivationFunction("elu", elu, elu_prime, None, "ELU(alpha=1.0)"),
+        ActivationFunction("gelu", gelu, gelu_prime, None, "GELU(approximate='none')"),
+        ActivationFunction("gelu_approx", gelu_approx, gelu_approx_prime, None, "GeluApprox()"),
+        ActivationFunction("silu", silu, silu_prime, None, "SiLU()"),
+        ActivationFunction("swish", silu, silu_prime, None, "SiLU()"),
         # threshold 40, not torch's 20: beyond it log(1 + e^z) = z to float64 precision
-        Activation("softplus", softplus, softplus_prime, None, "Softplus(threshold=40.0)"),
-        Activation("softmax", softmax, softmax_prime, None, "Softmax(dim=-1)"),
+        ActivationFunction("softplus", softplus, softplus_prime, None, "Softplus(threshold=40.0)"),
+        ActivationFunction("softmax", softmax, softmax_prime, None, "Softmax(dim=-1)"),
     )
 }
 
@@ -341,19 +343,21 @@ ACTIVATIONS: dict[str, Activation] = {
 _PARAMETERS: dict[str, tuple[str, ...]] = {"leaky_relu": ("slope",), "elu": ("alpha",)}
 
 
-def get_activation(name: str | Activation, **params) -> Activation:
-    """Look up an activation by name (or pass an :class:`Activation` through).
+def get_activation(name: str | ActivationFunction, **params) -> ActivationFunction:
+    """Look up an activation by name (or pass an :class:`ActivationFunction` through).
 
     ``params`` set hyper-parameters, e.g. ``get_activation("leaky_relu", slope=0.2)``
     or ``get_activation("elu", alpha=0.5)``.  Unknown names raise ``ValueError``
     listing the valid ones.
     """
-    if isinstance(name, Activation):
+    if isinstance(name, ActivationFunction):
         if params:
-            raise ValueError(f"parameters {sorted(params)} given with an Activation object")
+            raise ValueError(f"parameters {sorted(params)} given with an ActivationFunction object")
         return name
     if not isinstance(name, str):
-        raise TypeError(f"activation must be a name or an Activation, got {type(name).__name__}")
+        raise TypeError(
+            f"activation must be a name or an ActivationFunction, got {type(name).__name__}"
+        )
     if name not in ACTIVATIONS:
         raise ValueError(
             f"unknown activation {name!r}; valid names: {', '.join(sorted(ACTIVATIONS))}"
@@ -366,7 +370,7 @@ def get_activation(name: str | Activation, **params) -> Activation:
     if unknown:
         raise ValueError(f"activation {name!r} takes parameters {list(allowed)}; got {unknown}")
     suffix = ",".join(f"{k}={v}" for k, v in sorted(params.items()))
-    return Activation(
+    return ActivationFunction(
         f"{name}({suffix})",
         functools.partial(base.fn, **params),
         functools.partial(base.prime, **params),
@@ -375,7 +379,7 @@ def get_activation(name: str | Activation, **params) -> Activation:
 
 __all__ = [
     "ACTIVATIONS",
-    "Activation",
+    "ActivationFunction",
     "elu",
     "elu_prime",
     "gelu",

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dlcourse._arrays import TORCH_EPSILON, as_array, check_same_shape, clamped_log, prepare, quiet
-from dlcourse.activations import ACTIVATIONS, Activation, get_activation, softmax_jvp
+from dlcourse.activations import ACTIVATIONS, ActivationFunction, get_activation, softmax_jvp
 
 Array = Any
 
@@ -48,11 +48,11 @@ class Cost:
 
     name: str
     fn: Callable[[Array, Array], float]
-    delta: Callable[[Array, Array, Array, Activation], Array]
+    delta: Callable[[Array, Array, Array, ActivationFunction], Array]
     closed_forms: Mapping[str, Callable[[Array, Array], Array]] = field(default_factory=dict)
     mean: Callable[[Array, Array], Array] | None = None
 
-    def fast_delta(self, output: Activation) -> Callable[[Array, Array], Array] | None:
+    def fast_delta(self, output: ActivationFunction) -> Callable[[Array, Array], Array] | None:
         """The closed form of BP1 for ``output`` if there is one and ``output`` is the
         registry's activation of that name (a custom one may differ); else ``None``."""
         if ACTIVATIONS.get(output.name) is not output:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse._validation import check_positive_int
-from dlcourse.activations import Activation as ActivationFn
-from dlcourse.activations import get_activation, softmax_jvp
+from dlcourse.activations import ActivationFunction, get_activation, softmax_jvp
 from dlcourse.layers.base import AffineLayer, Layer, _cached, batch_shape
 from dlcourse.regularization import dropout
 
@@ -65,7 +64,7 @@ class Activation(Layer):
     as ``dz = s ⊙ (dout − Σ_j dout_j s_j)``.
     """
 
-    def __init__(self, name: str | ActivationFn = "relu"):
+    def __init__(self, name: str | ActivationFunction = "relu"):
         self.activation = get_activation(name)
         self.name = self.activation.name
         self._z = self._a = None

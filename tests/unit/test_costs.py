@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dlcourse import losses
-from dlcourse.activations import ACTIVATIONS, Activation
+from dlcourse.activations import ACTIVATIONS, ActivationFunction
 from dlcourse.costs import COSTS, Cost, get_cost
 
 PAIRS = [(c.name, out) for c in COSTS.values() for out in c.closed_forms]
@@ -36,7 +36,7 @@ def test_closed_form_equals_general_delta(cost, output):
 
 
 def test_no_closed_form_for_a_custom_activation_or_pairing():
-    custom = Activation("sigmoid", ACTIVATIONS["sigmoid"].fn, ACTIVATIONS["sigmoid"].prime)
+    custom = ActivationFunction("sigmoid", ACTIVATIONS["sigmoid"].fn, ACTIVATIONS["sigmoid"].prime)
     assert COSTS["quadratic"].fast_delta(custom) is None
     assert COSTS["quadratic"].fast_delta(ACTIVATIONS["softmax"]) is None
     mine = Cost("mine", COSTS["quadratic"].fn, COSTS["quadratic"].delta)
