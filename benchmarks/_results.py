@@ -51,8 +51,21 @@ def machine() -> dict:
     }
 
 
+def check_name(name: str) -> str:
+    """``name`` if it can name a file in ``results/``; else ValueError (call it before a long
+    run, so that a bad ``--out`` fails at once rather than when the results are written)."""
+    if not name or Path(name).name != name or name in (".", "..") or name.endswith(".json"):
+        raise ValueError(f"a results name is a plain file name without .json, written to "
+                         f"{RESULTS}; got {name!r}")  # fmt: skip
+    return name
+
+
 def save(name: str, data: dict) -> Path:
-    """Write ``results/<name>.json`` atomically (temporary file, then rename)."""
+    """Write ``results/<name>.json`` atomically (temporary file, then rename).
+
+    ``name`` is a plain file name without ``.json`` (``"modern_cnn_part_a"``), never a path.
+    """
+    check_name(name)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {"machine": machine(), **data}

@@ -1,8 +1,8 @@
 """LeNet-5, a VGG-style network and a small ResNet on Fashion-MNIST (Chapter 12).
 
     nice python benchmarks/bench_modern_cnn.py --runs lenet5 vgg resnet resnet+aug
-    nice python benchmarks/bench_modern_cnn.py --runs resnet+aug --out part_a.json   # one part
-    python benchmarks/bench_modern_cnn.py --merge part_a.json part_b.json           # combine
+    nice python benchmarks/bench_modern_cnn.py --runs resnet+aug --out part_a   # one part
+    cd benchmarks/results && python ../bench_modern_cnn.py --merge part_a.json part_b.json
     python benchmarks/bench_modern_cnn.py --quick                                   # smoke run
     python benchmarks/bench_modern_cnn.py --from-log run.log --epochs 5 --out part  # a stopped run
 
@@ -56,7 +56,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dlcourse as dc  # noqa: E402
-from benchmarks._results import save  # noqa: E402
+from benchmarks._results import check_name, save  # noqa: E402
 from dlcourse.cnn_models import lenet5, resnet, vgg_net  # noqa: E402
 from dlcourse.layers import summary  # noqa: E402
 
@@ -240,6 +240,11 @@ def main(argv=None) -> None:
     parser.add_argument("--merge", nargs="+", help="combine result files of separate parts")
     parser.add_argument("--from-log", type=Path, help="rebuild the runs of a stopped process")
     args = parser.parse_args(argv)
+    if args.out is not None:
+        try:
+            check_name(args.out)
+        except ValueError as err:
+            parser.error(str(err))
     if args.from_log:
         runs = runs_from_log(args.from_log.read_text(), args.epochs)
         data = payload(runs, False, args.note)

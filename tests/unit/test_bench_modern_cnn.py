@@ -115,3 +115,13 @@ def test_the_accuracy_table_reads_modern_cnn_json(tmp_path):
     assert lenet["chapter"] == "Chapter 12" and lenet["seeds"] == 2 and lenet["epochs"] == 5
     assert lenet["test_accuracy_mean"] == pytest.approx(0.89) and lenet["wall_s"] == 41.0
     assert rows["modern_cnn_resnet+aug"]["test_accuracy_std"] == 0.0
+
+
+@pytest.mark.parametrize("out", ["/tmp/part0", "parts/part0", "part0.json", ".."])
+def test_a_results_name_that_is_a_path_is_refused_before_any_run(bench, out, capsys):
+    """``--out`` names a file in benchmarks/results; a path used to fail only when the first
+    run had finished and its results were written."""
+    with pytest.raises(SystemExit) as stop:
+        bench.main(["--runs", "lenet5", "--out", out])
+    assert stop.value.code == 2
+    assert "a results name is a plain file name without .json" in capsys.readouterr().err
