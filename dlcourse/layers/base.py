@@ -44,6 +44,27 @@ def batch_shape(input_shape) -> str:
     return "(" + ", ".join(["m", *map(str, input_shape)]) + ")"
 
 
+def check_sequence_shape(layer: str, what: str, shape, width: int, width_name: str = "",
+                         shown: str = "") -> tuple[int, int]:  # fmt: skip
+    """One example's shape ``(T, width)`` of a sequence, returned as a tuple; else ValueError
+    naming ``layer`` (and ``width_name``, when given). ``shown`` is how the message writes what
+    was given (the batch's shape, or :func:`batch_shape` of one example's)."""
+    shape = tuple(shape)
+    if len(shape) != 2 or shape[1] != width:
+        named = f", {width_name} {width}" if width_name else ""
+        raise ValueError(f"{layer} expects {what} of shape (m, T, {width}) (batch first{named}); "
+                         f"got {shown or batch_shape(shape)}")  # fmt: skip
+    return shape
+
+
+def check_sequence(layer: str, what: str, x, width: int, width_name: str = "") -> None:
+    """A batch ``x`` of shape ``(m, T, width)``, by :func:`check_sequence_shape`."""
+    shape = tuple(getattr(x, "shape", ()))
+    example = shape[1:] if hasattr(x, "ndim") and len(shape) == 3 else ()
+    check_sequence_shape(layer, what, example, width, width_name,
+                         str(shape) if shape else type(x).__name__)  # fmt: skip
+
+
 def _cached(layer: Layer, value):
     if value is None:
         raise RuntimeError(f"{type(layer).__name__}.backward called before forward")

@@ -28,15 +28,8 @@ import math
 import numpy as np
 
 from dlcourse._validation import check_positive_int
-from dlcourse.layers.base import Layer, _cached, _dtype, batch_shape
+from dlcourse.layers.base import Layer, _cached, _dtype, check_sequence, check_sequence_shape
 from dlcourse.regularization import _check_p, dropout
-
-
-def _check_input(name: str, x, E: int) -> None:
-    if not hasattr(x, "ndim") or x.ndim != 3 or x.shape[2] != E:
-        shape = tuple(getattr(x, "shape", ())) or type(x).__name__
-        raise ValueError(f"MultiHeadAttention expects {name} of shape (m, T, {E}) (batch first, "
-                         f"embed_dim {E}); got {shape}")  # fmt: skip
 
 
 def _additive(mask, name: str, dtype) -> np.ndarray:
@@ -189,7 +182,7 @@ class MultiHeadAttention(Layer):
             raise ValueError("give both key and value (cross-attention) or neither "
                              "(self-attention on x)")  # fmt: skip
         for name, arr in (("the query x", x), ("key", key), ("value", value)):
-            _check_input(name, arr, E)
+            check_sequence("MultiHeadAttention", name, arr, E, "embed_dim")
         m, T_q, _ = x.shape
         if key.shape[0] != m or value.shape[:2] != key.shape[:2]:
             raise ValueError(f"query, key and value need the same batch size m and key and value "
@@ -220,11 +213,8 @@ class MultiHeadAttention(Layer):
 
     def output_shape(self, input_shape):
         """``(T, E) -> (T, E)`` for self-attention on one example of ``T`` positions."""
-        shape, E = tuple(input_shape), self.embed_dim
-        if len(shape) != 2 or shape[1] != E:
-            raise ValueError(f"MultiHeadAttention expects the query x of shape (m, T, {E}) (batch "
-                             f"first, embed_dim {E}); got {batch_shape(shape)}")  # fmt: skip
-        return shape
+        return check_sequence_shape("MultiHeadAttention", "the query x", input_shape,
+                                    self.embed_dim, "embed_dim")  # fmt: skip
 
     def backward(self, dout):
         x, key, value, Q, K, V, P, P_used, keep, O, self_attention = _cached(self, self._cache)

@@ -24,7 +24,15 @@ import numpy as np
 
 from dlcourse._validation import check_positive_int
 from dlcourse.activations import sigmoid as _sigmoid
-from dlcourse.layers.base import Layer, _cached, _check_layers, _dtype, batch_shape
+from dlcourse.layers.base import (
+    Layer,
+    _cached,
+    _check_layers,
+    _dtype,
+    batch_shape,
+    check_sequence,
+    check_sequence_shape,
+)
 
 
 class _Recurrent(Layer):
@@ -63,11 +71,7 @@ class _Recurrent(Layer):
         return [self.W_ih, self.W_hh]
 
     def _check_input(self, x, h0):
-        if not hasattr(x, "ndim") or x.ndim != 3 or x.shape[2] != self.n_in:
-            shape = tuple(getattr(x, "shape", ())) or type(x).__name__
-            raise ValueError(
-                f"{self.kind} expects input of shape (m, T, {self.n_in}) (batch first); got {shape}"
-            )
+        check_sequence(self.kind, "input", x, self.n_in)
         m = x.shape[0]
         if h0 is None:
             return np.zeros((m, self.n_hidden), dtype=x.dtype)
@@ -80,11 +84,8 @@ class _Recurrent(Layer):
 
     def output_shape(self, input_shape):
         """``(T, n_in) -> (T, n_hidden)``: the hidden state at every step."""
-        shape = tuple(input_shape)
-        if len(shape) != 2 or shape[1] != self.n_in:
-            raise ValueError(f"{self.kind} expects input of shape (m, T, {self.n_in}) (batch "
-                             f"first); got {batch_shape(shape)}")  # fmt: skip
-        return (shape[0], self.n_hidden)
+        T, _ = check_sequence_shape(self.kind, "input", input_shape, self.n_in)
+        return (T, self.n_hidden)
 
     def _weight_grads(self, x, h_prev, dA_ih, dA_hh):
         """Parameter gradients summed over batch and time (BPTT sums over shared weights).

@@ -28,7 +28,14 @@ from __future__ import annotations
 import numpy as np
 
 from dlcourse._validation import check_positive_int
-from dlcourse.layers.base import Layer, Sequential, _cached, _dtype, batch_shape
+from dlcourse.layers.base import (
+    Layer,
+    Sequential,
+    _cached,
+    _dtype,
+    check_sequence,
+    check_sequence_shape,
+)
 from dlcourse.layers.core import Activation, Dropout, Linear
 from dlcourse.layers.layernorm import LayerNorm
 from dlcourse.layers.multihead import MultiHeadAttention
@@ -89,11 +96,7 @@ class TransformerEncoderLayer(Layer):
         self._mode = None
 
     def forward(self, x, training=True, attn_mask=None, key_padding_mask=None):
-        if not hasattr(x, "ndim") or x.ndim != 3 or x.shape[2] != self.d_model:
-            shape = tuple(getattr(x, "shape", ())) or type(x).__name__
-            raise ValueError(f"TransformerEncoderLayer expects input of shape (m, T, "
-                             f"{self.d_model}) (batch first, d_model {self.d_model}); "
-                             f"got {shape}")  # fmt: skip
+        check_sequence("TransformerEncoderLayer", "input", x, self.d_model, "d_model")
         masks = {"attn_mask": attn_mask, "key_padding_mask": key_padding_mask}
 
         def attend(u):
@@ -111,11 +114,8 @@ class TransformerEncoderLayer(Layer):
 
     def output_shape(self, input_shape):
         """``(T, d_model)``, unchanged."""
-        shape, d = tuple(input_shape), self.d_model
-        if len(shape) != 2 or shape[1] != d:
-            raise ValueError(f"TransformerEncoderLayer expects input of shape (m, T, {d}) (batch "
-                             f"first, d_model {d}); got {batch_shape(shape)}")  # fmt: skip
-        return shape
+        return check_sequence_shape("TransformerEncoderLayer", "input", input_shape,
+                                    self.d_model, "d_model")  # fmt: skip
 
     def _attend_back(self, d):
         return self.self_attn.backward(self.dropout1.backward(d))
